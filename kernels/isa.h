@@ -1,0 +1,41 @@
+// Runtime instruction-set dispatch.
+//
+// Every SIMD kernel family is compiled three times: a scalar reference (baseline x86-64),
+// an AVX2+FMA translation unit (*_avx2.cpp) and an AVX-512 one (*_avx512.cpp). The
+// dispatcher picks the best path the CPU supports at start-up; SEPNET_ISA=scalar|avx2|avx512
+// or set_active_isa() forces one, so every path can be tested on one machine.
+#pragma once
+#include <optional>
+#include <string_view>
+
+namespace sepnet::kernels {
+
+enum class Isa { scalar = 0, avx2 = 1, avx512 = 2 };
+
+const char* isa_name(Isa isa);
+std::optional<Isa> parse_isa(std::string_view name);
+
+// True if this CPU (and OS) can run the given path.
+bool isa_supported(Isa isa);
+// The best path this CPU supports.
+Isa best_supported_isa();
+
+// The path kernels use now: SEPNET_ISA if set (an unsupported or unknown value is a fatal,
+// clearly reported error), else best_supported_isa().
+Isa active_isa();
+// Forces a path (tests, --isa flag). Throws std::invalid_argument if unsupported here.
+void set_active_isa(Isa isa);
+
+// RAII: force a path for a scope, restoring the previous one after.
+class ScopedIsa {
+ public:
+  explicit ScopedIsa(Isa isa) : previous_(active_isa()) { set_active_isa(isa); }
+  ~ScopedIsa() { set_active_isa(previous_); }
+  ScopedIsa(const ScopedIsa&) = delete;
+  ScopedIsa& operator=(const ScopedIsa&) = delete;
+
+ private:
+  Isa previous_;
+};
+
+}  // namespace sepnet::kernels
