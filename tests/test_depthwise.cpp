@@ -1,0 +1,224 @@
+// Depthwise kernels vs their scalar references: every ISA path this CPU runs, 1 and 2
+// threads, random shapes covering odd sizes, SIMD tails, kernel 1/3/5/7 (and non-square),
+// stride 1/2, pad 0/1/2, with guard sentinels around every output buffer.
+#include <catch2/catch.hpp>
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernels/depthwise.h"
+#include "kernels/isa.h"
+
+using namespace sepnet::kernels;
+
+namespace {
+
+constexpr int kGuard = 37;
+constexpr float kSentinel = -7.75e30f;
+
+// A buffer with sentinel guards on both sides of `n` usable floats.
+struct Guarded {
+  std::vector<float> storage;
+  long n;
+  explicit Guarded(long count) : storage(count + 2 * kGuard, kSentinel), n(count) {}
+  float* data() { return storage.data() + kGuard; }
+  const float* data() const { return storage.data() + kGuard; }
+  bool guards_intact() const {
+    for (int i = 0; i < kGuard; ++i)
+      if (storage[i] != kSentinel || storage[kGuard + n + i] != kSentinel) return false;
+    return true;
+  }
+};
+
+std::vector<float> random_vector(std::mt19937& rng, long n, float lo = -1.0f, float hi = 1.0f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+std::vector<float> absolute(const std::vector<float>& v) {
+  std::vector<float> a(v.size());
+  for (size_t i = 0; i < v.size(); ++i) a[i] = std::fabs(v[i]);
+  return a;
+}
+
+std::string describe(const DepthwiseShape& s) {
+  std::ostringstream o;
+  o << "N" << s.batch << " C" << s.channels << " " << s.in_h << "x" << s.in_w << " k" << s.kernel_h
+    << "x" << s.kernel_w << " s" << s.stride << " p" << s.pad << " isa=" << isa_name(active_isa())
+    << " threads=" << omp_get_max_threads();
+  return o.str();
+}
+
+// |got - want| must be within a relative tolerance of the summed magnitudes of the terms
+// (magnitude[i] = the same computation on absolute values) plus a tiny absolute floor.
+void check_close(const float* got, const std::vector<float>& want,
+                 const std::vector<float>& magnitude, const std::string& what) {
+  long bad = 0, first = -1;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const float tol = 3e-5f * magnitude[i] + 1e-6f;
+    if (!(std::fabs(got[i] - want[i]) <= tol)) {
+      if (first < 0) first = static_cast<long>(i);
+      ++bad;
+    }
+  }
+  INFO(what << ": " << bad << " mismatches; first at " << first << " got "
+            << (first >= 0 ? got[first] : 0.0f) << " want " << (first >= 0 ? want[first] : 0.0f));
+  CHECK(bad == 0);
+}
+
+void check_shape(const DepthwiseShape& s, std::mt19937& rng) {
+  const long in_n = static_cast<long>(s.batch) * s.channels * s.in_h * s.in_w;
+  const long out_n = static_cast<long>(s.batch) * s.channels * s.out_h() * s.out_w();
+  const long w_n = static_cast<long>(s.channels) * s.kernel_h * s.kernel_w;
+  const auto input = random_vector(rng, in_n), weight = random_vector(rng, w_n);
+  const auto bias = random_vector(rng, s.channels), grad_out = random_vector(rng, out_n);
+  const auto abs_in = absolute(input), abs_w = absolute(weight), abs_b = absolute(bias),
+             abs_go = absolute(grad_out);
+  const std::string name = describe(s);
+
+  // Forward: with/without bias, with/without fused ReLU.
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool use_bias = variant & 1, relu = variant & 2;
+    std::vector<float> want(out_n), mag(out_n);
+    depthwise_conv2d_forward_reference(s, input.data(), weight.data(),
+                                       use_bias ? bias.data() : nullptr, want.data(), relu);
+    depthwise_conv2d_forward_reference(s, abs_in.data(), abs_w.data(),
+                                       use_bias ? abs_b.data() : nullptr, mag.data(), false);
+    Guarded out(out_n);
+    std::fill(out.data(), out.data() + out_n, std::nanf(""));  // forward must overwrite
+    depthwise_conv2d_forward(s, input.data(), weight.data(), use_bias ? bias.data() : nullptr,
+                             out.data(), relu);
+    INFO(name << " forward bias=" << use_bias << " relu=" << relu);
+    CHECK(out.guards_intact());
+    check_close(out.data(), want, mag, "forward");
+  }
+
+  // Backward-input accumulates onto a non-zero gradient.
+  {
+    const auto initial = random_vector(rng, in_n);
+    std::vector<float> want = initial, mag = absolute(initial);
+    depthwise_conv2d_backward_input_reference(s, grad_out.data(), weight.data(), want.data());
+    depthwise_conv2d_backward_input_reference(s, abs_go.data(), abs_w.data(), mag.data());
+    Guarded got(in_n);
+    std::memcpy(got.data(), initial.data(), sizeof(float) * in_n);
+    depthwise_conv2d_backward_input(s, grad_out.data(), weight.data(), got.data());
+    INFO(name << " backward_input");
+    CHECK(got.guards_intact());
+    check_close(got.data(), want, mag, "backward_input");
+  }
+
+  // Backward-weight accumulates into weight and bias gradients; bias may be null.
+  for (int with_bias = 0; with_bias < 2; ++with_bias) {
+    const auto init_w = random_vector(rng, w_n), init_b = random_vector(rng, s.channels);
+    std::vector<float> want_w = init_w, want_b = init_b, mag_w = absolute(init_w),
+                       mag_b = absolute(init_b);
+    depthwise_conv2d_backward_weight_reference(s, input.data(), grad_out.data(), want_w.data(),
+                                               with_bias ? want_b.data() : nullptr);
+    depthwise_conv2d_backward_weight_reference(s, abs_in.data(), abs_go.data(), mag_w.data(),
+                                               with_bias ? mag_b.data() : nullptr);
+    Guarded got_w(w_n), got_b(s.channels);
+    std::memcpy(got_w.data(), init_w.data(), sizeof(float) * w_n);
+    std::memcpy(got_b.data(), init_b.data(), sizeof(float) * s.channels);
+    depthwise_conv2d_backward_weight(s, input.data(), grad_out.data(), got_w.data(),
+                                     with_bias ? got_b.data() : nullptr);
+    INFO(name << " backward_weight bias=" << with_bias);
+    CHECK(got_w.guards_intact());
+    CHECK(got_b.guards_intact());
+    check_close(got_w.data(), want_w, mag_w, "grad_weight");
+    if (with_bias)
+      check_close(got_b.data(), want_b, mag_b, "grad_bias");
+    else
+      CHECK(std::memcmp(got_b.data(), init_b.data(), sizeof(float) * s.channels) == 0);
+  }
+}
+
+DepthwiseShape random_shape(std::mt19937& rng) {
+  // Widths around the 8- and 16-lane vector sizes and their multiples, plus odd small ones.
+  static const int sizes[] = {1, 2, 3, 5, 7, 8, 9, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40};
+  static const int kernels[] = {1, 3, 3, 5, 5, 7};
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  for (;;) {
+    DepthwiseShape s{};
+    s.batch = 1 + pick(3);
+    s.channels = 1 + pick(17);
+    s.in_h = sizes[pick(std::size(sizes))];
+    s.in_w = sizes[pick(std::size(sizes))];
+    s.kernel_h = kernels[pick(std::size(kernels))];
+    s.kernel_w = pick(5) == 0 ? kernels[pick(std::size(kernels))] : s.kernel_h;
+    s.stride = 1 + pick(2);
+    s.pad = pick(3);
+    if (s.out_h() >= 1 && s.out_w() >= 1) return s;
+  }
+}
+
+template <class F>
+void for_each_isa_and_threads(F&& f) {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!isa_supported(isa)) continue;
+    ScopedIsa scoped(isa);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      f();
+    }
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
+
+}  // namespace
+
+TEST_CASE("depthwise: random shapes match the reference on every ISA and thread count",
+          "[depthwise]") {
+  for_each_isa_and_threads([] {
+    std::mt19937 rng(1234);
+    for (int i = 0; i < 60; ++i) check_shape(random_shape(rng), rng);
+  });
+}
+
+TEST_CASE("depthwise: MobileNet- and MNIST-like shapes match the reference", "[depthwise]") {
+  const DepthwiseShape shapes[] = {
+      {1, 3, 56, 56, 3, 3, 1, 1},  {1, 3, 57, 61, 3, 3, 2, 1}, {1, 4, 28, 28, 3, 3, 2, 1},
+      {1, 16, 14, 14, 3, 3, 1, 1}, {2, 24, 7, 7, 3, 3, 1, 1},  {3, 2, 28, 28, 5, 5, 1, 0},
+      {3, 6, 12, 12, 5, 5, 1, 0},  {1, 5, 8, 8, 3, 3, 1, 1},   {1, 3, 35, 19, 7, 7, 2, 2},
+      {1, 2, 9, 9, 1, 1, 2, 2},    {2, 3, 6, 10, 3, 5, 1, 2},
+  };
+  for_each_isa_and_threads([&] {
+    std::mt19937 rng(99);
+    for (const auto& s : shapes) check_shape(s, rng);
+  });
+}
+
+TEST_CASE("depthwise: results are bit-identical across thread counts", "[depthwise]") {
+  const DepthwiseShape s{5, 7, 19, 21, 3, 3, 1, 1};
+  std::mt19937 rng(7);
+  const long in_n = 5L * 7 * 19 * 21, out_n = 5L * 7 * s.out_h() * s.out_w();
+  const auto input = random_vector(rng, in_n), grad_out = random_vector(rng, out_n),
+             weight = random_vector(rng, 7 * 9), bias = random_vector(rng, 7);
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!isa_supported(isa)) continue;
+    ScopedIsa scoped(isa);
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      std::vector<float> out(out_n), gi(in_n, 0.5f), gw(63, 0.25f), gb(7, 0.125f);
+      depthwise_conv2d_forward(s, input.data(), weight.data(), bias.data(), out.data(), true);
+      depthwise_conv2d_backward_input(s, grad_out.data(), weight.data(), gi.data());
+      depthwise_conv2d_backward_weight(s, input.data(), grad_out.data(), gw.data(), gb.data());
+      std::vector<float> all = out;
+      all.insert(all.end(), gi.begin(), gi.end());
+      all.insert(all.end(), gw.begin(), gw.end());
+      all.insert(all.end(), gb.begin(), gb.end());
+      results.push_back(std::move(all));
+    }
+    INFO("isa=" << isa_name(isa));
+    CHECK(results[0] == results[1]);
+    CHECK(results[0] == results[2]);
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
