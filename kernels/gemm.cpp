@@ -1,11 +1,33 @@
-// Dispatcher. (Temporary: reference path until the packed SIMD GEMM lands.)
+// Dispatcher: picks the packed SGEMM compiled for the active ISA (kernels/gemm_impl.h).
 #include "kernels/gemm.h"
+
+#include "kernels/isa.h"
 
 namespace sepnet::kernels {
 
+#define SEPNET_DECLARE_GEMM(ns)                                                                \
+  namespace ns {                                                                               \
+  void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,     \
+             int lda, const float* b, int ldb, float beta, float* c, int ldc);                 \
+  }
+SEPNET_DECLARE_GEMM(gemm_scalar)
+SEPNET_DECLARE_GEMM(gemm_avx2)
+SEPNET_DECLARE_GEMM(gemm_avx512)
+#undef SEPNET_DECLARE_GEMM
+
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc) {
-  sgemm_reference(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  switch (active_isa()) {
+    case Isa::avx512:
+      gemm_avx512::sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    case Isa::avx2:
+      gemm_avx2::sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+      return;
+    case Isa::scalar:
+      break;
+  }
+  gemm_scalar::sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 }  // namespace sepnet::kernels

@@ -1,0 +1,21 @@
+// SGEMM, AVX-512 path: 6×64 register block (24 zmm accumulators + 4 B vectors + 1 broadcast).
+// On Zen 4 a zmm FMA issues once per cycle (two 256-bit pipes), latency 4: 24 independent
+// accumulators hide that several times over, and per k step the block needs 4 vector loads
+// + 6 broadcasts for 24 FMAs, well within two loads per cycle.
+#include "kernels/gemm_xsimd_vec.h"
+
+namespace sepnet::kernels::gemm_avx512 {
+using Vec = gemm_detail::XsimdVec<xsimd::avx512f>;
+constexpr int kMR = 6;
+constexpr int kNV = 4;
+}  // namespace sepnet::kernels::gemm_avx512
+
+#define SEPNET_GEMM_NS gemm_avx512
+#include "kernels/gemm_impl.h"
+
+namespace sepnet::kernels::gemm_avx512 {
+void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+           const float* b, int ldb, float beta, float* c, int ldc) {
+  sgemm_entry(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+}  // namespace sepnet::kernels::gemm_avx512

@@ -1,0 +1,21 @@
+// Internal: the Vec policy gemm_impl.h expects, on top of an xsimd batch. Include only from a
+// per-ISA translation unit, inside that ISA's namespace is not needed: the template is
+// instantiated with a different Arch in each TU, so no instantiation is shared.
+#pragma once
+#include <xsimd/xsimd.hpp>
+
+namespace sepnet::kernels::gemm_detail {
+
+template <class Arch>
+struct XsimdVec {
+  using reg = xsimd::batch<float, Arch>;
+  static constexpr int lanes = static_cast<int>(reg::size);
+  static reg zero() { return reg(0.0f); }
+  static reg load(const float* p) { return reg::load_unaligned(p); }
+  static void store(float* p, reg v) { v.store_unaligned(p); }
+  static reg bcast(float x) { return reg(x); }
+  static reg fma(reg a, reg b, reg c) { return xsimd::fma(a, b, c); }
+  static reg mul(reg a, reg b) { return a * b; }
+};
+
+}  // namespace sepnet::kernels::gemm_detail
