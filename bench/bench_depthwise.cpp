@@ -1,0 +1,274 @@
+// Depthwise convolution: sepnet (NCHW, direct SIMD) vs oneDNN (convolution primitive with
+// groups = C, in the layout oneDNN prefers, and in plain NCHW) vs XNNPACK (NHWC depthwise
+// convolution), forward; plus sepnet's backward-input and backward-weight.
+//
+// Names: dwconv/<impl>/<N>x<C>x<H>x<W>/k<K>s<S>/threads:<T> (forward),
+//        dwconv_bwd_input/sepnet/..., dwconv_bwd_weight/sepnet/...
+// (Google Benchmark appends /real_time: wall time is what matters for multi-threaded code.)
+// Counters: FLOPS = 2·N·C·OH·OW·KH·KW per second; bytes = (input + output + weights) bytes per
+// second; pct_roofline = achieved FLOPS / min(peak FLOPS, bandwidth · FLOPs/byte) · 100, with
+// peak and bandwidth measured on this machine by kernels/machine_probe.h for T threads.
+// Each iteration re-reads the same buffers, so shapes that fit in the LLC can exceed 100% of
+// the DRAM roofline.
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/depthwise.h"
+#include "kernels/machine_probe.h"
+
+#ifdef SEPNET_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+#if defined(SEPNET_HAVE_XNNPACK) && __has_include(<pthreadpool.h>)
+#include <dlfcn.h>
+#include <xnnpack.h>
+#define SEPNET_BENCH_XNNPACK 1
+#endif
+
+using sepnet::kernels::DepthwiseShape;
+
+namespace {
+
+struct Case {
+  DepthwiseShape shape;
+  const char* family;  // for the report only
+};
+
+const Case kCases[] = {
+    // MobileNet v1, batch 1, 3×3, pad 1
+    {{1, 32, 112, 112, 3, 3, 1, 1}, "mobilenet"},
+    {{1, 64, 112, 112, 3, 3, 2, 1}, "mobilenet"},
+    {{1, 128, 56, 56, 3, 3, 1, 1}, "mobilenet"},
+    {{1, 256, 28, 28, 3, 3, 1, 1}, "mobilenet"},
+    {{1, 512, 14, 14, 3, 3, 1, 1}, "mobilenet"},
+    {{1, 1024, 7, 7, 3, 3, 1, 1}, "mobilenet"},
+    // MNIST-sized LeNet-style depthwise layers, batch 64, 5×5, no padding
+    {{64, 1, 28, 28, 5, 5, 1, 0}, "mnist"},
+    {{64, 6, 12, 12, 5, 5, 1, 0}, "mnist"},
+};
+
+std::vector<float> random_buffer(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+struct Sizes {
+  long in, out, weights;
+  double flops, bytes;
+};
+
+Sizes sizes_of(const DepthwiseShape& s) {
+  Sizes z;
+  z.in = static_cast<long>(s.batch) * s.channels * s.in_h * s.in_w;
+  z.out = static_cast<long>(s.batch) * s.channels * s.out_h() * s.out_w();
+  z.weights = static_cast<long>(s.channels) * s.kernel_h * s.kernel_w;
+  z.flops = 2.0 * z.out * s.kernel_h * s.kernel_w;
+  z.bytes = 4.0 * (z.in + z.out + z.weights + s.channels);
+  return z;
+}
+
+std::string shape_name(const DepthwiseShape& s, int threads) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%dx%dx%dx%d/k%ds%d/threads:%d", s.batch, s.channels, s.in_h,
+                s.in_w, s.kernel_h, s.stride, threads);
+  return buf;
+}
+
+void set_counters(benchmark::State& state, const DepthwiseShape& s, int threads) {
+  const Sizes z = sizes_of(s);
+  const double peak = sepnet::kernels::measure_peak_gflops(threads) * 1e9;
+  const double bandwidth = sepnet::kernels::measure_memory_bandwidth_gbs(threads) * 1e9;
+  const double roof = std::min(peak, bandwidth * z.flops / z.bytes);
+  using benchmark::Counter;
+  state.counters["FLOPS"] = Counter(z.flops, Counter::kIsIterationInvariantRate);
+  state.counters["bytes"] = Counter(z.bytes, Counter::kIsIterationInvariantRate);
+  // Rate of (flops / roof · 100) per second = achieved FLOPS / roof · 100.
+  state.counters["pct_roofline"] = Counter(z.flops / roof * 100.0, Counter::kIsIterationInvariantRate);
+}
+
+// ---- sepnet -----------------------------------------------------------------------------
+
+enum class Pass { forward, backward_input, backward_weight };
+
+void bench_sepnet(benchmark::State& state, DepthwiseShape s, int threads, Pass pass) {
+  omp_set_num_threads(threads);
+  const Sizes z = sizes_of(s);
+  auto input = random_buffer(z.in, 1), weight = random_buffer(z.weights, 2),
+       bias = random_buffer(s.channels, 3), grad_out = random_buffer(z.out, 4);
+  std::vector<float> output(z.out), grad_in(z.in, 0.0f), grad_w(z.weights, 0.0f),
+      grad_b(s.channels, 0.0f);
+  for (auto _ : state) {
+    switch (pass) {
+      case Pass::forward:
+        sepnet::kernels::depthwise_conv2d_forward(s, input.data(), weight.data(), bias.data(),
+                                                  output.data(), false);
+        benchmark::DoNotOptimize(output.data());
+        break;
+      case Pass::backward_input:
+        sepnet::kernels::depthwise_conv2d_backward_input(s, grad_out.data(), weight.data(),
+                                                         grad_in.data());
+        benchmark::DoNotOptimize(grad_in.data());
+        break;
+      case Pass::backward_weight:
+        sepnet::kernels::depthwise_conv2d_backward_weight(s, input.data(), grad_out.data(),
+                                                          grad_w.data(), grad_b.data());
+        benchmark::DoNotOptimize(grad_w.data());
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, s, threads);
+}
+
+// ---- oneDNN -----------------------------------------------------------------------------
+
+#ifdef SEPNET_HAVE_ONEDNN
+// plain_nchw: force nchw / goihw (what a PyTorch-layout caller hands over); otherwise let
+// oneDNN choose its preferred (blocked) layouts and time only the primitive, no reorders.
+void bench_onednn(benchmark::State& state, DepthwiseShape s, int threads, bool plain_nchw) {
+  omp_set_num_threads(threads);
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  engine eng(engine::kind::cpu, 0);
+  stream strm(eng);
+  const memory::dims src_dims{s.batch, s.channels, s.in_h, s.in_w};
+  const memory::dims wei_dims{s.channels, 1, 1, s.kernel_h, s.kernel_w};
+  const memory::dims bias_dims{s.channels};
+  const memory::dims dst_dims{s.batch, s.channels, s.out_h(), s.out_w()};
+  const memory::dims strides{s.stride, s.stride}, pad{s.pad, s.pad};
+  // Right padding so that the output size matches floor division exactly.
+  const memory::dims pad_r{(s.out_h() - 1) * s.stride + s.kernel_h - s.in_h - s.pad,
+                           (s.out_w() - 1) * s.stride + s.kernel_w - s.in_w - s.pad};
+  auto src_md = memory::desc(src_dims, dt::f32, plain_nchw ? tag::nchw : tag::any);
+  auto wei_md = memory::desc(wei_dims, dt::f32, plain_nchw ? tag::goihw : tag::any);
+  auto bias_md = memory::desc(bias_dims, dt::f32, tag::x);
+  auto dst_md = memory::desc(dst_dims, dt::f32, plain_nchw ? tag::nchw : tag::any);
+  convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
+                                 src_md, wei_md, bias_md, dst_md, strides, pad, pad_r);
+  convolution_forward::primitive_desc pd(desc, eng);
+  memory src(pd.src_desc(), eng), wei(pd.weights_desc(), eng), bias(pd.bias_desc(), eng),
+      dst(pd.dst_desc(), eng);
+  auto fill = [](memory& m, unsigned seed) {
+    const size_t n = m.get_desc().get_size() / sizeof(float);
+    auto values = random_buffer(n, seed);
+    std::copy(values.begin(), values.end(), static_cast<float*>(m.get_data_handle()));
+  };
+  fill(src, 1);
+  fill(wei, 2);
+  fill(bias, 3);
+  convolution_forward conv(pd);
+  const std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+  for (auto _ : state) {
+    conv.execute(strm, args);
+    strm.wait();
+  }
+  state.SetLabel(pd.impl_info_str());
+  set_counters(state, s, threads);
+}
+#endif
+
+// ---- XNNPACK ----------------------------------------------------------------------------
+
+#ifdef SEPNET_BENCH_XNNPACK
+// pthreadpool is a dependency of libXNNPACK but not on our link line: look its two entry
+// points up at run time from the already-loaded library.
+struct ThreadPoolApi {
+  pthreadpool_t (*create)(size_t) = nullptr;
+  void (*destroy)(pthreadpool_t) = nullptr;
+  ThreadPoolApi() {
+    create = reinterpret_cast<pthreadpool_t (*)(size_t)>(dlsym(RTLD_DEFAULT, "pthreadpool_create"));
+    destroy = reinterpret_cast<void (*)(pthreadpool_t)>(dlsym(RTLD_DEFAULT, "pthreadpool_destroy"));
+  }
+};
+
+// NHWC depthwise (groups = C, 1 input and 1 output channel per group); kernel layout
+// [C][KH][KW][1] is the same bytes as sepnet's [C][KH][KW].
+void bench_xnnpack(benchmark::State& state, DepthwiseShape s, int threads) {
+  static const bool initialized = xnn_initialize(nullptr) == xnn_status_success;
+  static const ThreadPoolApi pool_api;
+  if (!initialized || !pool_api.create) {
+    state.SkipWithError("XNNPACK or pthreadpool unavailable");
+    return;
+  }
+  const Sizes z = sizes_of(s);
+  auto input = random_buffer(z.in, 1), weight = random_buffer(z.weights, 2),
+       bias = random_buffer(s.channels, 3);
+  std::vector<float> output(z.out + 64);
+  pthreadpool_t pool = pool_api.create(threads);
+  xnn_operator_t op = nullptr;
+  const float inf = std::numeric_limits<float>::infinity();
+  xnn_status st = xnn_create_convolution2d_nhwc_f32(
+      s.pad, s.pad, s.pad, s.pad, s.kernel_h, s.kernel_w, s.stride, s.stride, 1, 1, s.channels, 1,
+      1, s.channels, s.channels, weight.data(), bias.data(), -inf, inf, 0, &op);
+  if (st == xnn_status_success)
+    st = xnn_setup_convolution2d_nhwc_f32(op, s.batch, s.in_h, s.in_w, input.data(),
+                                          output.data(), pool);
+  if (st != xnn_status_success) {
+    state.SkipWithError("XNNPACK convolution setup failed");
+  } else {
+    for (auto _ : state) {
+      xnn_run_operator(op, pool);
+      benchmark::ClobberMemory();
+    }
+    set_counters(state, s, threads);
+  }
+  if (op) xnn_delete_operator(op);
+  pool_api.destroy(pool);
+}
+#endif
+
+void register_all() {
+  for (int threads : {1, 2}) {
+    for (const Case& c : kCases) {
+      const DepthwiseShape s = c.shape;
+      const std::string tail = shape_name(s, threads);
+      auto add = [&](const std::string& name, std::function<void(benchmark::State&)> fn) {
+        benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      };
+      add("dwconv/sepnet/" + tail,
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::forward); });
+#ifdef SEPNET_HAVE_ONEDNN
+      add("dwconv/onednn/" + tail, [=](benchmark::State& st) { bench_onednn(st, s, threads, false); });
+      add("dwconv/onednn_nchw/" + tail,
+          [=](benchmark::State& st) { bench_onednn(st, s, threads, true); });
+#endif
+#ifdef SEPNET_BENCH_XNNPACK
+      add("dwconv/xnnpack/" + tail, [=](benchmark::State& st) { bench_xnnpack(st, s, threads); });
+#endif
+      add("dwconv_bwd_input/sepnet/" + tail,
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_input); });
+      add("dwconv_bwd_weight/sepnet/" + tail,
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_weight); });
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  // Probe before timing anything so the probes never run inside a measurement.
+  for (int threads : {1, 2}) {
+    char value[64];
+    std::snprintf(value, sizeof value, "%.1f GFLOP/s, %.1f GB/s",
+                  sepnet::kernels::measure_peak_gflops(threads),
+                  sepnet::kernels::measure_memory_bandwidth_gbs(threads));
+    benchmark::AddCustomContext("roofline_threads_" + std::to_string(threads), value);
+  }
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
