@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <cstdio>
 #include <utility>
 
 #include "kernels/cache_info.h"
@@ -57,6 +58,7 @@ struct GemmArgs {
 struct Blocking {
   int mc, kc, nc;
   int direct_b_max_m;  // "sup" path when the M range is at most this many rows
+  bool b_panel_in_l1;  // jr outer / ir inner (B micro-panel reused from L1) vs ir outer
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -67,6 +69,13 @@ template <int MRV, int NV>
 void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, long rs_b,
                   float* __restrict c, long ldc, int nr, float alpha, float beta) {
   using R = typename Vec::reg;
+  // The C tile is touched only after the k loop: start fetching its lines now so the update
+  // does not stall on misses (C is the one operand not kept in cache by the packing).
+#pragma GCC unroll 16
+  for (int i = 0; i < MRV; ++i) {
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + NV * kLanes - 1, 1, 3);
+  }
   R acc[MRV][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MRV; ++i)
@@ -116,6 +125,7 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
   } else {
     // Ragged right edge: spill the row to a buffer and copy only the nr valid columns.
     alignas(64) float row[NV * kLanes];
+#pragma GCC unroll 16
     for (int i = 0; i < MRV; ++i) {
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) Vec::store(row + v * kLanes, Vec::mul(acc[i][v], valpha));
@@ -155,9 +165,17 @@ inline void pack_a(const GemmArgs& g, int i0, int mc, int p0, int kc, float* __r
     const int rows = std::min(kMR, mc - ir);
     if (!g.trans_a) {
       const float* src = g.a + static_cast<long>(i0 + ir) * g.lda + p0;
-      for (int i = 0; i < rows; ++i) {
-        const float* s = src + i * g.lda;
-        for (int p = 0; p < kc; ++p) dst[p * rows + i] = s[p];
+      if (rows == kMR) {
+        // All MR rows advance together: MR concurrent read streams (a row at a time would
+        // expose every L3 miss), contiguous writes.
+        const float* s[kMR];
+        for (int i = 0; i < kMR; ++i) s[i] = src + i * g.lda;
+        for (int p = 0; p < kc; ++p)
+#pragma GCC unroll 16
+          for (int i = 0; i < kMR; ++i) dst[p * kMR + i] = s[i][p];
+      } else {
+        for (int p = 0; p < kc; ++p)
+          for (int i = 0; i < rows; ++i) dst[p * rows + i] = src[i * g.lda + p];
       }
     } else {
       const float* src = g.a + static_cast<long>(p0) * g.lda + i0 + ir;
@@ -208,6 +226,32 @@ inline void pack_b_panel(const GemmArgs& g, int p0, int kc, int j0, int cols, in
 
 inline int vectors_for(int cols) { return (cols + kLanes - 1) / kLanes; }
 
+// Whole KC×NC block into consecutive NR-wide micro-panels (panel jr at offset jr·kc).
+// Untransposed B is read row by row across the block: long contiguous reads that the hardware
+// prefetcher follows, instead of kc short rows in kc different pages per panel.
+inline void pack_b_block(const GemmArgs& g, int p0, int kc, int j0, int nc, float* __restrict dst) {
+  if (g.trans_b) {
+    for (int jr = 0; jr < nc; jr += kNR) {
+      const int cols = std::min(kNR, nc - jr);
+      pack_b_panel(g, p0, kc, j0 + jr, cols, vectors_for(cols) * kLanes, dst + static_cast<long>(jr) * kc);
+    }
+    return;
+  }
+  const int full = (nc / kNR) * kNR;
+  for (int p = 0; p < kc; ++p) {
+    const float* s = g.b + static_cast<long>(p0 + p) * g.ldb + j0;
+    for (int jr = 0; jr < full; jr += kNR) {
+      float* d = dst + static_cast<long>(jr) * kc + static_cast<long>(p) * kNR;
+#pragma GCC unroll 8
+      for (int v = 0; v < kNV; ++v) Vec::store(d + v * kLanes, Vec::load(s + jr + v * kLanes));
+    }
+  }
+  if (full < nc) {
+    const int cols = nc - full;
+    pack_b_panel(g, p0, kc, j0 + full, cols, vectors_for(cols) * kLanes, dst + static_cast<long>(full) * kc);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Per-thread packing buffers, reused across calls (no allocation once warm).
 struct PackBuffer {
@@ -249,23 +293,33 @@ inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int
     for (int pc = 0; pc < g.k; pc += bl.kc) {
       const int kc = std::min(bl.kc, g.k - pc);
       const float beta = pc == 0 ? g.beta : 1.0f;
-      for (int jr = 0; jr < nc; jr += kNR) {
-        const int cols = std::min(kNR, nc - jr);
-        pack_b_panel(g, pc, kc, jc + jr, cols, vectors_for(cols) * kLanes,
-                     bp + static_cast<long>(jr) * kc);
-      }
+      pack_b_block(g, pc, kc, jc, nc, bp);
       for (int ic = m0; ic < m1; ic += bl.mc) {
         const int mc = std::min(bl.mc, m1 - ic);
         pack_a(g, ic, mc, pc, kc, ap);
-        for (int ir = 0; ir < mc; ir += kMR) {
-          const int rows = std::min(kMR, mc - ir);
-          const float* a_panel = ap + static_cast<long>(ir) * kc;
-          float* c_row = g.c + static_cast<long>(ic + ir) * g.ldc + jc;
+        if (bl.b_panel_in_l1) {
           for (int jr = 0; jr < nc; jr += kNR) {
             const int cols = std::min(kNR, nc - jr);
             const int vecs = vectors_for(cols);
-            kKernels.get(rows, vecs)(kc, a_panel, bp + static_cast<long>(jr) * kc, vecs * kLanes,
-                                     c_row + jr, g.ldc, cols, g.alpha, beta);
+            const float* b_panel = bp + static_cast<long>(jr) * kc;
+            for (int ir = 0; ir < mc; ir += kMR) {
+              const int rows = std::min(kMR, mc - ir);
+              kKernels.get(rows, vecs)(kc, ap + static_cast<long>(ir) * kc, b_panel, vecs * kLanes,
+                                       g.c + static_cast<long>(ic + ir) * g.ldc + jc + jr, g.ldc,
+                                       cols, g.alpha, beta);
+            }
+          }
+        } else {
+          for (int ir = 0; ir < mc; ir += kMR) {
+            const int rows = std::min(kMR, mc - ir);
+            const float* a_panel = ap + static_cast<long>(ir) * kc;
+            float* c_row = g.c + static_cast<long>(ic + ir) * g.ldc + jc;
+            for (int jr = 0; jr < nc; jr += kNR) {
+              const int cols = std::min(kNR, nc - jr);
+              const int vecs = vectors_for(cols);
+              kKernels.get(rows, vecs)(kc, a_panel, bp + static_cast<long>(jr) * kc, vecs * kLanes,
+                                       c_row + jr, g.ldc, cols, g.alpha, beta);
+            }
           }
         }
       }
@@ -332,6 +386,12 @@ inline const Blocking& blocking() {
     mc = std::max<long>(kMR, (mc / kMR) * kMR);
     b.mc = static_cast<int>(std::min<long>(mc, 40 * kMR));
     b.direct_b_max_m = 4 * kMR;
+    b.b_panel_in_l1 = static_cast<long>(b.kc) * kNR * sizeof(float) <= cs.l1d / 2;
+    if (const char* t = std::getenv("SEPNET_GEMM_TUNE")) {  // TEMP tuning hook
+      int o = 0;
+      std::sscanf(t, "%d,%d,%d,%d,%d", &b.kc, &b.nc, &b.mc, &b.direct_b_max_m, &o);
+      b.b_panel_in_l1 = o != 0;
+    }
     return b;
   }();
   return bl;
