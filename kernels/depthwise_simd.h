@@ -33,15 +33,6 @@
 namespace sepnet::kernels::dw {
 namespace {
 
-// Zero-bordered polyphase copy of one plane: `nsub` sub-planes of `rows` × `wrow`.
-struct Layout {
-  int stride = 1;
-  int rows = 0, wrow = 0;
-  long sub_size = 0;
-  int nsub = 1;
-  long size = 0;  // floats, including slack for full-vector over-reads
-};
-
 inline long round_up(long x, long m) { return (x + m - 1) / m * m; }
 
 // Horizontal sum through memory (fixed lane order; avoids GCC 12's noisy reduce intrinsics).
@@ -54,29 +45,43 @@ float hsum(const B& v) {
   return total;
 }
 
-template <long V>
+// Zero-bordered copy of one plane, split into `nsub` = stride column phases: sub-plane cp
+// holds padded columns cp, cp + s, cp + 2s, ... of every padded row, so a strided tap
+// (row r, column s·ox + kj) is the contiguous run sub[kj mod s][r][ox + kj / s].
+struct Layout {
+  int stride = 1;
+  int rows = 0, wrow = 0;
+  long sub_size = 0;
+  int nsub = 1;
+  long size = 0;  // floats, including slack for full-vector over-reads
+};
+
+template <class B>
+constexpr int block_vectors() {  // independent accumulators per register tile
+  return B::size >= 16 ? 8 : (B::size >= 8 ? 6 : 4);
+}
+
+template <class B>
 Layout make_layout(int padded_h, int padded_w, int stride) {
+  constexpr long V = static_cast<long>(B::size);
   Layout l;
   l.stride = stride;
-  l.rows = (padded_h + stride - 1) / stride + 1;
+  l.rows = padded_h + 1;
   l.wrow = (padded_w + stride - 1) / stride;
   l.sub_size = static_cast<long>(l.rows) * l.wrow;
-  l.nsub = stride * stride;
-  l.size = l.nsub * l.sub_size + l.wrow + 8 * V + 16;
+  l.nsub = stride;
+  l.size = l.nsub * l.sub_size + l.wrow + 3L * block_vectors<B>() * V + 64;
   return l;
 }
 
-// off[ki·KW + kj]: where tap (ki, kj) of flat output index 0 lives in the layout.
-inline void tap_offsets(const Layout& l, int kh, int kw, long* off) {
-  const int s = l.stride;
-  for (int ki = 0; ki < kh; ++ki)
-    for (int kj = 0; kj < kw; ++kj)
-      off[ki * kw + kj] = ((ki % s) * s + (kj % s)) * l.sub_size +
-                          static_cast<long>(ki / s) * l.wrow + kj / s;
+// Gathers every s-th element: GCC vectorizes the s == 2 case with shuffles.
+template <int S>
+void gather_strided(const float* __restrict src, long count, float* __restrict dst) {
+  for (long i = 0; i < count; ++i) dst[i] = src[S * i];
 }
 
 // Copies an h × w plane into the layout at padded position (y + pad, x + pad).
-inline void fill_polyphase(const Layout& l, const float* src, int h, int w, int pad, float* buf) {
+inline void fill_phases(const Layout& l, const float* src, int h, int w, int pad, float* buf) {
   const int s = l.stride;
   if (s == 1) {
     for (int y = 0; y < h; ++y)
@@ -84,15 +89,28 @@ inline void fill_polyphase(const Layout& l, const float* src, int h, int w, int 
                   sizeof(float) * w);
     return;
   }
+  // Per column phase cp: the first source column x0 whose padded position x0 + pad has phase
+  // cp, where it lands ((x0 + pad) / s) and how many columns follow at step s.
+  constexpr int kMaxPhases = 8;
+  int first[kMaxPhases];
+  long dst_off[kMaxPhases], count[kMaxPhases];
+  for (int cp = 0; cp < s && cp < kMaxPhases; ++cp) {
+    first[cp] = ((cp - pad) % s + s) % s;
+    dst_off[cp] = cp * l.sub_size + (first[cp] + pad) / s;
+    count[cp] = first[cp] < w ? (w - first[cp] + s - 1) / s : 0;
+  }
   for (int y = 0; y < h; ++y) {
-    const int py = y + pad;
     const float* in = src + static_cast<long>(y) * w;
+    float* row = buf + static_cast<long>(y + pad) * l.wrow;
+    if (s == 2) {
+      gather_strided<2>(in + first[0], count[0], row + dst_off[0]);
+      gather_strided<2>(in + first[1], count[1], row + dst_off[1]);
+      continue;
+    }
     for (int cp = 0; cp < s; ++cp) {
-      float* row = buf + ((py % s) * s + cp) * l.sub_size + static_cast<long>(py / s) * l.wrow;
-      // First column whose padded position x + pad has phase cp; it lands at (x + pad) / s.
-      const int x0 = ((cp - pad) % s + s) % s;
-      const int c0 = (x0 + pad) / s;
-      for (int x = x0, c = c0; x < w; x += s, ++c) row[c] = in[x];
+      const int x0 = cp < kMaxPhases ? first[cp] : ((cp - pad) % s + s) % s;
+      float* dst = row + cp * l.sub_size + (x0 + pad) / s;
+      for (int x = x0, i = 0; x < w; x += s, ++i) dst[i] = in[x];
     }
   }
 }
@@ -118,65 +136,111 @@ inline void fill_dilated(const Layout& l, const float* src, int oh, int ow, int 
   }
 }
 
-// dst[x] (+)= bias + Σ_t w[t]·base[off[t] + x] for x in [0, n), then ReLU if asked.
-// T > 0: tap count known at compile time (fully unrolled); T == 0: runtime `ntaps`.
-template <class B, int T>
-void conv_span(const float* base, const long* off, const float* w, int ntaps, long n, float bias,
-               bool relu, bool accumulate, float* dst) {
+// Epilogue shared by every store: (+= existing if accumulating), ReLU, full or partial store.
+template <class B>
+inline void store_result(B acc, float* dst, long lanes, bool relu, bool accumulate) {
   constexpr long V = static_cast<long>(B::size);
-  const int nt = T > 0 ? T : ntaps;
-  const B vbias(bias), zero(0.0f);
-  auto finish = [&](B acc, float* d) {
-    if (accumulate) acc += B::load_unaligned(d);
-    if (relu) acc = max(acc, zero);
-    acc.store_unaligned(d);
-  };
-  long x = 0;
-  for (; x + 4 * V <= n; x += 4 * V) {
-    B a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
-    for (int t = 0; t < nt; ++t) {
-      const B wt(w[t]);
-      const float* q = base + off[t] + x;
-      a0 = fma(wt, B::load_unaligned(q), a0);
-      a1 = fma(wt, B::load_unaligned(q + V), a1);
-      a2 = fma(wt, B::load_unaligned(q + 2 * V), a2);
-      a3 = fma(wt, B::load_unaligned(q + 3 * V), a3);
-    }
-    finish(a0, dst + x);
-    finish(a1, dst + x + V);
-    finish(a2, dst + x + 2 * V);
-    finish(a3, dst + x + 3 * V);
+  if (lanes >= V) {
+    if (accumulate) acc += B::load_unaligned(dst);
+    if (relu) acc = max(acc, B(0.0f));
+    acc.store_unaligned(dst);
+    return;
   }
-  for (; x + V <= n; x += V) {
-    B a0 = vbias;
-    for (int t = 0; t < nt; ++t) a0 = fma(B(w[t]), B::load_unaligned(base + off[t] + x), a0);
-    finish(a0, dst + x);
-  }
-  if (x < n) {  // tail: a full vector (the buffer has slack), only n - x lanes kept
-    B a0 = vbias;
-    for (int t = 0; t < nt; ++t) a0 = fma(B(w[t]), B::load_unaligned(base + off[t] + x), a0);
-    alignas(64) float tmp[V];
-    a0.store_unaligned(tmp);
-    for (long i = 0; i < n - x; ++i) {
-      float v = tmp[i];
-      if (accumulate) v += dst[x + i];
-      if (relu) v = v > 0.0f ? v : 0.0f;
-      dst[x + i] = v;
-    }
+  alignas(64) float tmp[V];
+  acc.store_unaligned(tmp);
+  for (long i = 0; i < lanes; ++i) {
+    float v = tmp[i];
+    if (accumulate) v += dst[i];
+    if (relu) v = v > 0.0f ? v : 0.0f;
+    dst[i] = v;
   }
 }
 
-// One output plane (oh × ow) from a filled layout; `flat` is scratch of >= oh·wrow + V floats.
-template <class B, int T>
-void conv_plane(const Layout& l, const float* buf, const long* off, const float* w, int ntaps,
-                int oh, int ow, float bias, bool relu, bool accumulate, float* out, float* flat) {
+// Register tile: R consecutive output rows × one vector of columns, KH·KW taps each; the R
+// independent accumulators hide the FMA latency and every load feeds an FMA directly.
+// KH == 0 / S == 0: sizes known only at run time (kh, kw, s).
+template <class B, int KH, int KW, int S, int R>
+void conv_rows(const Layout& l, const float* buf, const float* w, int kh_rt, int kw_rt, int oy0,
+               int ow, float bias, bool relu, bool accumulate, float* out) {
   constexpr long V = static_cast<long>(B::size);
+  const int kh = KH > 0 ? KH : kh_rt, kw = KW > 0 ? KW : kw_rt, s = S > 0 ? S : l.stride;
+  const long wrow = l.wrow, sub = l.sub_size, row_step = static_cast<long>(s) * wrow;
+  const float* top = buf + static_cast<long>(oy0) * row_step;
+  for (long x = 0; x < ow; x += V) {
+    B acc[R];
+    for (int k = 0; k < R; ++k) acc[k] = B(bias);
+    for (int ki = 0; ki < kh; ++ki)
+      for (int kj = 0; kj < kw; ++kj) {
+        const B wt(w[ki * kw + kj]);
+        const float* p = top + (kj % s) * sub + ki * wrow + kj / s + x;
+        for (int k = 0; k < R; ++k) acc[k] = fma(wt, B::load_unaligned(p + k * row_step), acc[k]);
+      }
+    for (int k = 0; k < R; ++k)
+      store_result(acc[k], out + static_cast<long>(oy0 + k) * ow + x, ow - x, relu, accumulate);
+  }
+}
+
+// Output rows [oy0, oy0 + count), count <= R, with a tile of exactly `count` rows.
+template <class B, int KH, int KW, int S, int R>
+void conv_rows_remainder(const Layout& l, const float* buf, const float* w, int kh, int kw,
+                         int oy0, int count, int ow, float bias, bool relu, bool accumulate,
+                         float* out) {
+  if (count == R)
+    return conv_rows<B, KH, KW, S, R>(l, buf, w, kh, kw, oy0, ow, bias, relu, accumulate, out);
+  if constexpr (R > 1)
+    conv_rows_remainder<B, KH, KW, S, R - 1>(l, buf, w, kh, kw, oy0, count, ow, bias, relu,
+                                             accumulate, out);
+}
+
+// dst[x] = bias + Σ_t w[t]·base[off[t] + x] over the flat index range [0, n) rounded up to
+// whole tiles of U vectors (dst has room): the small-plane path, stride 1 only.
+template <class B, int T>
+void conv_flat(const float* base, const long* off, const float* w, int ntaps, long n, float bias,
+               bool relu, float* dst) {
+  constexpr long V = static_cast<long>(B::size);
+  constexpr int U = block_vectors<B>();
+  const int nt = T > 0 ? T : ntaps;
+  for (long x = 0; x < n; x += U * V) {
+    B acc[U];
+    for (int u = 0; u < U; ++u) acc[u] = B(bias);
+    for (int t = 0; t < nt; ++t) {
+      const B wt(w[t]);
+      const float* q = base + off[t] + x;
+      for (int u = 0; u < U; ++u) acc[u] = fma(wt, B::load_unaligned(q + u * V), acc[u]);
+    }
+    for (int u = 0; u < U; ++u) store_result(acc[u], dst + x + u * V, V, relu, false);
+  }
+}
+
+template <class B>
+long flat_scratch_size(const Layout& l, int oh) {
+  constexpr long V = static_cast<long>(B::size);
+  return round_up(static_cast<long>(oh) * l.wrow, block_vectors<B>() * V) + V;
+}
+
+// One output plane (oh × ow) from a filled layout; `flat` has flat_scratch_size() floats.
+template <class B, int KH, int KW, int S>
+void conv_plane(const Layout& l, const float* buf, const float* w, int kh, int kw, int oh, int ow,
+                float bias, bool relu, bool accumulate, float* out, float* flat) {
+  constexpr long V = static_cast<long>(B::size);
+  constexpr int R = block_vectors<B>();
   const long row_vectors = static_cast<long>(oh) * ((ow + V - 1) / V);
-  const long flat_vectors = (static_cast<long>(oh) * l.wrow + V - 1) / V;
-  // The flat pass costs an extra compaction pass: only worth it when it saves many lanes.
-  if (V > 1 && 5 * flat_vectors < 4 * row_vectors) {
-    const long n = static_cast<long>(oh) * l.wrow;
-    conv_span<B, T>(buf, off, w, ntaps, n, bias, relu, false, flat);
+  const long flat_n = static_cast<long>(oh) * l.wrow;
+  const long flat_vectors = round_up(flat_n, R * V) / V;
+  // Tiny planes: one vector spans several rows (wrow - ow garbage columns are computed and
+  // dropped by the compaction pass), worth it only when it saves many lanes.
+  if (V > 1 && l.stride == 1 && 5 * flat_vectors < 4 * row_vectors) {
+    const int taps = kh * kw;
+    long off[64];
+    std::vector<long> off_heap;
+    long* offp = off;
+    if (taps > 64) {
+      off_heap.resize(taps);
+      offp = off_heap.data();
+    }
+    for (int ki = 0; ki < kh; ++ki)
+      for (int kj = 0; kj < kw; ++kj) offp[ki * kw + kj] = static_cast<long>(ki) * l.wrow + kj;
+    conv_flat<B, KH * KW>(buf, offp, w, taps, flat_n, bias, relu && !accumulate, flat);
     for (int oy = 0; oy < oh; ++oy) {
       const float* src = flat + static_cast<long>(oy) * l.wrow;
       float* dst = out + static_cast<long>(oy) * ow;
@@ -187,21 +251,27 @@ void conv_plane(const Layout& l, const float* buf, const long* off, const float*
     }
     return;
   }
-  for (int oy = 0; oy < oh; ++oy)
-    conv_span<B, T>(buf + static_cast<long>(oy) * l.wrow, off, w, ntaps, ow, bias, relu,
-                    accumulate, out + static_cast<long>(oy) * ow);
+  int oy = 0;
+  for (; oy + R <= oh; oy += R)
+    conv_rows<B, KH, KW, S, R>(l, buf, w, kh, kw, oy, ow, bias, relu, accumulate, out);
+  if (oy < oh)
+    conv_rows_remainder<B, KH, KW, S, R>(l, buf, w, kh, kw, oy, oh - oy, ow, bias, relu,
+                                         accumulate, out);
 }
 
 template <class B>
-void conv_plane_dispatch(int kh, int kw, const Layout& l, const float* buf, const long* off,
-                         const float* w, int oh, int ow, float bias, bool relu, bool accumulate,
-                         float* out, float* flat) {
-  if (kh == 3 && kw == 3)
-    conv_plane<B, 9>(l, buf, off, w, 9, oh, ow, bias, relu, accumulate, out, flat);
-  else if (kh == 5 && kw == 5)
-    conv_plane<B, 25>(l, buf, off, w, 25, oh, ow, bias, relu, accumulate, out, flat);
-  else
-    conv_plane<B, 0>(l, buf, off, w, kh * kw, oh, ow, bias, relu, accumulate, out, flat);
+void conv_plane_dispatch(const Layout& l, int kh, int kw, const float* buf, const float* w, int oh,
+                         int ow, float bias, bool relu, bool accumulate, float* out, float* flat) {
+  const int s = l.stride;
+  if (kh == 3 && kw == 3 && s == 1)
+    return conv_plane<B, 3, 3, 1>(l, buf, w, kh, kw, oh, ow, bias, relu, accumulate, out, flat);
+  if (kh == 3 && kw == 3 && s == 2)
+    return conv_plane<B, 3, 3, 2>(l, buf, w, kh, kw, oh, ow, bias, relu, accumulate, out, flat);
+  if (kh == 5 && kw == 5 && s == 1)
+    return conv_plane<B, 5, 5, 1>(l, buf, w, kh, kw, oh, ow, bias, relu, accumulate, out, flat);
+  if (kh == 5 && kw == 5 && s == 2)
+    return conv_plane<B, 5, 5, 2>(l, buf, w, kh, kw, oh, ow, bias, relu, accumulate, out, flat);
+  conv_plane<B, 0, 0, 0>(l, buf, w, kh, kw, oh, ow, bias, relu, accumulate, out, flat);
 }
 
 inline int plane_threads(const DepthwiseShape& s, long planes) {
@@ -213,24 +283,20 @@ inline int plane_threads(const DepthwiseShape& s, long planes) {
 template <class B>
 void forward_impl(const DepthwiseShape& s, const float* input, const float* weight,
                   const float* bias, float* output, bool fuse_relu) {
-  constexpr long V = static_cast<long>(B::size);
   const int oh = s.out_h(), ow = s.out_w();
   if (s.batch <= 0 || s.channels <= 0 || oh <= 0 || ow <= 0) return;
   const int taps = s.kernel_h * s.kernel_w;
-  const Layout l = make_layout<V>(s.in_h + 2 * s.pad, s.in_w + 2 * s.pad, s.stride);
-  std::vector<long> off(taps);
-  tap_offsets(l, s.kernel_h, s.kernel_w, off.data());
+  const Layout l = make_layout<B>(s.in_h + 2 * s.pad, s.in_w + 2 * s.pad, s.stride);
   const long planes = static_cast<long>(s.batch) * s.channels;
   const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(oh) * ow;
-  const long flat_size = static_cast<long>(oh) * l.wrow + 4 * V;
 #pragma omp parallel num_threads(plane_threads(s, planes))
   {
-    std::vector<float> buf(l.size, 0.0f), flat(flat_size);
+    std::vector<float> buf(l.size, 0.0f), flat(flat_scratch_size<B>(l, oh));
 #pragma omp for schedule(static)
     for (long p = 0; p < planes; ++p) {
       const int c = static_cast<int>(p % s.channels);
-      fill_polyphase(l, input + p * in_plane, s.in_h, s.in_w, s.pad, buf.data());
-      conv_plane_dispatch<B>(s.kernel_h, s.kernel_w, l, buf.data(), off.data(),
+      fill_phases(l, input + p * in_plane, s.in_h, s.in_w, s.pad, buf.data());
+      conv_plane_dispatch<B>(l, s.kernel_h, s.kernel_w, buf.data(),
                              weight + static_cast<long>(c) * taps, oh, ow, bias ? bias[c] : 0.0f,
                              fuse_relu, false, output + p * out_plane, flat.data());
     }
@@ -240,48 +306,48 @@ void forward_impl(const DepthwiseShape& s, const float* input, const float* weig
 template <class B>
 void backward_input_impl(const DepthwiseShape& s, const float* grad_output, const float* weight,
                          float* grad_input) {
-  constexpr long V = static_cast<long>(B::size);
   const int oh = s.out_h(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w;
   if (s.batch <= 0 || s.channels <= 0 || oh <= 0 || ow <= 0) return;
   const int taps = kh * kw;
   // grad_in[y][x] = Σ flipped_w[ki][kj] · G[y + ki][x + kj], G = grad_output dilated by the
   // stride and placed at offset (K-1-pad): a stride-1 "forward" over an H × W output.
   const int rows = s.in_h + kh - 1, cols = s.in_w + kw - 1;
-  const Layout l = make_layout<V>(rows, cols, 1);
-  std::vector<long> off(taps);
-  tap_offsets(l, kh, kw, off.data());
+  const Layout l = make_layout<B>(rows, cols, 1);
   std::vector<float> flipped(static_cast<long>(s.channels) * taps);
   for (int c = 0; c < s.channels; ++c)
     for (int t = 0; t < taps; ++t)
       flipped[static_cast<long>(c) * taps + t] = weight[static_cast<long>(c) * taps + taps - 1 - t];
   const long planes = static_cast<long>(s.batch) * s.channels;
   const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(oh) * ow;
-  const long flat_size = static_cast<long>(s.in_h) * l.wrow + 4 * V;
 #pragma omp parallel num_threads(plane_threads(s, planes))
   {
-    std::vector<float> buf(l.size, 0.0f), flat(flat_size);
+    std::vector<float> buf(l.size, 0.0f), flat(flat_scratch_size<B>(l, s.in_h));
 #pragma omp for schedule(static)
     for (long p = 0; p < planes; ++p) {
       const int c = static_cast<int>(p % s.channels);
       fill_dilated(l, grad_output + p * out_plane, oh, ow, s.stride, kh - 1 - s.pad,
                    kw - 1 - s.pad, rows, cols, buf.data());
-      conv_plane_dispatch<B>(kh, kw, l, buf.data(), off.data(),
-                             flipped.data() + static_cast<long>(c) * taps, s.in_h, s.in_w, 0.0f,
+      conv_plane_dispatch<B>(l, kh, kw, buf.data(), flipped.data() + static_cast<long>(c) * taps, s.in_h, s.in_w, 0.0f,
                              false, true, grad_input + p * in_plane, flat.data());
     }
   }
 }
 
-// out[t] = Σ_{x<n} g[x] · base[off[t] + x] for G taps at once (G vector accumulators).
-// n is a multiple of the vector width; g is zero past the real data.
+// out[t] = Σ_oy Σ_{x < gw} g[oy·gw + x] · base[oy·row_step + off[t] + x] for G taps at once
+// (G vector accumulators). gw is a multiple of the vector width; g is zero past each row's ow.
 template <class B, int G>
-void corr_taps(const float* base, const long* off, const float* g, long n, float* out) {
+void corr_taps(const float* base, long row_step, const long* off, const float* g, int oh, long gw,
+               float* out) {
   constexpr long V = static_cast<long>(B::size);
   B acc[G];
   for (int t = 0; t < G; ++t) acc[t] = B(0.0f);
-  for (long x = 0; x < n; x += V) {
-    const B gv = B::load_unaligned(g + x);
-    for (int t = 0; t < G; ++t) acc[t] = fma(gv, B::load_unaligned(base + off[t] + x), acc[t]);
+  for (int oy = 0; oy < oh; ++oy) {
+    const float* row = base + oy * row_step;
+    const float* grow = g + oy * gw;
+    for (long x = 0; x < gw; x += V) {
+      const B gv = B::load_unaligned(grow + x);
+      for (int t = 0; t < G; ++t) acc[t] = fma(gv, B::load_unaligned(row + off[t] + x), acc[t]);
+    }
   }
   for (int t = 0; t < G; ++t) out[t] = hsum(acc[t]);
 }
@@ -300,55 +366,56 @@ float sum_span(const float* g, long n) {
 }
 
 template <class B>
-void corr_all_taps(int taps, const float* base, const long* off, const float* g, long n,
-                   float* out) {
+void corr_all_taps(int taps, const float* base, long row_step, const long* off, const float* g,
+                   int oh, long gw, float* out) {
   // As many accumulators as the register file holds (16 ymm / 32 zmm registers).
   constexpr int kMaxAcc = B::size >= 16 ? 25 : (B::size >= 8 ? 12 : 9);
-  if (taps == 9) return corr_taps<B, 9>(base, off, g, n, out);
-  if (taps == 25 && kMaxAcc >= 25) return corr_taps<B, 25>(base, off, g, n, out);
+  if (taps == 9) return corr_taps<B, 9>(base, row_step, off, g, oh, gw, out);
+  if (taps == 25 && kMaxAcc >= 25) return corr_taps<B, 25>(base, row_step, off, g, oh, gw, out);
   int t = 0;
-  for (; t + 5 <= taps; t += 5) corr_taps<B, 5>(base, off + t, g, n, out + t);
-  for (; t < taps; ++t) corr_taps<B, 1>(base, off + t, g, n, out + t);
+  for (; t + 5 <= taps; t += 5) corr_taps<B, 5>(base, row_step, off + t, g, oh, gw, out + t);
+  for (; t < taps; ++t) corr_taps<B, 1>(base, row_step, off + t, g, oh, gw, out + t);
 }
 
 template <class B>
 void backward_weight_impl(const DepthwiseShape& s, const float* input, const float* grad_output,
                           float* grad_weight, float* grad_bias) {
   constexpr long V = static_cast<long>(B::size);
-  const int oh = s.out_h(), ow = s.out_w();
+  const int oh = s.out_h(), ow = s.out_w(), kh = s.kernel_h, kw = s.kernel_w;
   if (s.batch <= 0 || s.channels <= 0 || oh <= 0 || ow <= 0) return;
-  const int taps = s.kernel_h * s.kernel_w;
-  const Layout l = make_layout<V>(s.in_h + 2 * s.pad, s.in_w + 2 * s.pad, s.stride);
+  const int taps = kh * kw;
+  const Layout l = make_layout<B>(s.in_h + 2 * s.pad, s.in_w + 2 * s.pad, s.stride);
   std::vector<long> off(taps);
-  tap_offsets(l, s.kernel_h, s.kernel_w, off.data());
+  for (int ki = 0; ki < kh; ++ki)
+    for (int kj = 0; kj < kw; ++kj)
+      off[ki * kw + kj] = (kj % s.stride) * l.sub_size + static_cast<long>(ki) * l.wrow + kj / s.stride;
+  const long row_step = static_cast<long>(s.stride) * l.wrow;
   const long planes = static_cast<long>(s.batch) * s.channels;
   const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(oh) * ow;
-  const long n = round_up(static_cast<long>(oh) * l.wrow, V);
+  const long gw = round_up(ow, V);  // grad_output rows padded with zeros to whole vectors
   // partial[p][0..taps) = this plane's weight gradient, partial[p][taps] = its bias gradient.
   const int stride_p = taps + 1;
   std::vector<float> partial(planes * stride_p);
 #pragma omp parallel num_threads(plane_threads(s, planes))
   {
-    std::vector<float> buf(l.size, 0.0f), g(n + V, 0.0f);
+    std::vector<float> buf(l.size, 0.0f), g(oh * gw + V, 0.0f);
 #pragma omp for schedule(static)
     for (long p = 0; p < planes; ++p) {
-      fill_polyphase(l, input + p * in_plane, s.in_h, s.in_w, s.pad, buf.data());
+      fill_phases(l, input + p * in_plane, s.in_h, s.in_w, s.pad, buf.data());
       const float* go = grad_output + p * out_plane;
-      // grad_output in the flat layout; its garbage columns stay zero.
       for (int oy = 0; oy < oh; ++oy)
-        std::memcpy(g.data() + static_cast<long>(oy) * l.wrow, go + static_cast<long>(oy) * ow,
-                    sizeof(float) * ow);
+        std::memcpy(g.data() + oy * gw, go + static_cast<long>(oy) * ow, sizeof(float) * ow);
       float* part = partial.data() + p * stride_p;
-      corr_all_taps<B>(taps, buf.data(), off.data(), g.data(), n, part);
-      part[taps] = sum_span<B>(g.data(), n);
+      corr_all_taps<B>(taps, buf.data(), row_step, off.data(), g.data(), oh, gw, part);
+      part[taps] = sum_span<B>(g.data(), oh * gw);
     }
     // Fixed-order reduction over the batch: independent of the thread count.
 #pragma omp for schedule(static)
     for (int c = 0; c < s.channels; ++c) {
-      float* gw = grad_weight + static_cast<long>(c) * taps;
+      float* gwt = grad_weight + static_cast<long>(c) * taps;
       for (int b = 0; b < s.batch; ++b) {
         const float* part = partial.data() + (static_cast<long>(b) * s.channels + c) * stride_p;
-        for (int t = 0; t < taps; ++t) gw[t] += part[t];
+        for (int t = 0; t < taps; ++t) gwt[t] += part[t];
         if (grad_bias) grad_bias[c] += part[taps];
       }
     }
