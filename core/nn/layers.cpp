@@ -1,0 +1,132 @@
+#include "core/nn/layers.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "core/ops.h"
+
+namespace sepnet::nn {
+
+namespace {
+Tensor uniform_tensor(const Shape& shape, float bound, Rng& rng) {
+  Tensor t = Tensor::empty(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data()[i] = rng.uniform(-bound, bound);
+  return t;
+}
+}  // namespace
+
+Conv2d::Conv2d(const Conv2dOptions& o, Rng& rng) : options_(o) {
+  if (o.in_channels % o.groups || o.out_channels % o.groups)
+    throw std::invalid_argument("Conv2d: channels not divisible by groups");
+  const int fan_in = o.in_channels / o.groups * o.kernel_size * o.kernel_size;
+  const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+  weight = register_parameter(
+      "weight", uniform_tensor({o.out_channels, o.in_channels / o.groups, o.kernel_size, o.kernel_size}, bound, rng));
+  if (o.bias) bias = register_parameter("bias", uniform_tensor({o.out_channels}, bound, rng));
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  return ops::conv2d(x, weight, bias, options_.stride, options_.padding, options_.groups);
+}
+
+std::string Conv2d::describe() const {
+  std::string s = "Conv2d(" + std::to_string(options_.in_channels) + ", " + std::to_string(options_.out_channels) +
+                  ", kernel_size=" + std::to_string(options_.kernel_size);
+  if (options_.stride != 1) s += ", stride=" + std::to_string(options_.stride);
+  if (options_.padding) s += ", padding=" + std::to_string(options_.padding);
+  if (options_.groups != 1) s += ", groups=" + std::to_string(options_.groups);
+  if (!options_.bias) s += ", bias=False";
+  return s + ")";
+}
+
+Shape Conv2d::output_shape(const Shape& in) const {
+  const int k = options_.kernel_size, s = options_.stride, p = options_.padding;
+  return {in[0], options_.out_channels, (in[2] + 2 * p - k) / s + 1, (in[3] + 2 * p - k) / s + 1};
+}
+
+int64_t Conv2d::macs(const Shape& in) const {
+  const Shape out = output_shape(in);
+  return shape_numel(out) * (options_.in_channels / options_.groups) * options_.kernel_size * options_.kernel_size;
+}
+
+Linear::Linear(int in_features, int out_features, Rng& rng, bool has_bias) : in_(in_features), out_(out_features) {
+  const float bound = 1.0f / std::sqrt(static_cast<float>(in_features));
+  weight = register_parameter("weight", uniform_tensor({out_features, in_features}, bound, rng));
+  if (has_bias) bias = register_parameter("bias", uniform_tensor({out_features}, bound, rng));
+}
+
+Tensor Linear::forward(const Tensor& x) { return ops::linear(x, weight, bias); }
+std::string Linear::describe() const {
+  return "Linear(" + std::to_string(in_) + ", " + std::to_string(out_) + ")";
+}
+Shape Linear::output_shape(const Shape& in) const { return {in[0], out_}; }
+int64_t Linear::macs(const Shape& in) const { return in[0] * static_cast<int64_t>(in_) * out_; }
+
+BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps)
+    : channels_(channels), momentum_(momentum), eps_(eps) {
+  weight = register_parameter("weight", Tensor::full({channels}, 1.0f));
+  bias = register_parameter("bias", Tensor::zeros({channels}));
+  running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
+  running_var = register_buffer("running_var", Tensor::full({channels}, 1.0f));
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  return ops::batch_norm2d(x, weight, bias, running_mean, running_var, is_training(), momentum_, eps_);
+}
+
+std::string BatchNorm2d::describe() const { return "BatchNorm2d(" + std::to_string(channels_) + ")"; }
+
+Tensor ReLU::forward(const Tensor& x) { return ops::relu(x); }
+
+Tensor MaxPool2d::forward(const Tensor& x) { return ops::max_pool2d(x, kernel_, stride_); }
+std::string MaxPool2d::describe() const {
+  return "MaxPool2d(kernel_size=" + std::to_string(kernel_) + ", stride=" + std::to_string(stride_) + ")";
+}
+Shape MaxPool2d::output_shape(const Shape& in) const {
+  return {in[0], in[1], (in[2] - kernel_) / stride_ + 1, (in[3] - kernel_) / stride_ + 1};
+}
+
+Tensor GlobalAvgPool::forward(const Tensor& x) {
+  // mean over H·W: reshape to [N·C, H·W] and use a linear map with a constant weight row.
+  const int64_t hw = x.dim(2) * x.dim(3);
+  Tensor flat = ops::reshape(x, {x.dim(0) * x.dim(1), hw});
+  Tensor w = Tensor::full({1, hw}, 1.0f / static_cast<float>(hw));
+  return ops::reshape(ops::linear(flat, w, Tensor()), {x.dim(0), x.dim(1)});
+}
+
+Tensor Flatten::forward(const Tensor& x) { return ops::flatten(x); }
+Shape Flatten::output_shape(const Shape& in) const {
+  int64_t rest = 1;
+  for (size_t i = 1; i < in.size(); ++i) rest *= in[i];
+  return {in[0], rest};
+}
+
+Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> layers) {
+  for (auto& l : layers) add(l);
+}
+
+void Sequential::add(std::shared_ptr<Module> layer) { register_module(std::to_string(size()), std::move(layer)); }
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (auto& [name, layer] : children()) h = layer->forward(h);
+  return h;
+}
+
+Shape Sequential::output_shape(const Shape& in) const {
+  Shape s = in;
+  for (auto& [name, layer] : children()) s = layer->output_shape(s);
+  return s;
+}
+
+int64_t Sequential::macs(const Shape& in) const {
+  Shape s = in;
+  int64_t total = 0;
+  for (auto& [name, layer] : children()) {
+    total += layer->macs(s);
+    s = layer->output_shape(s);
+  }
+  return total;
+}
+
+}  // namespace sepnet::nn

@@ -1,0 +1,70 @@
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "core/ops/check.h"
+#include "kernels/batchnorm.h"
+
+namespace sepnet::ops {
+
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, bool training, float momentum, float eps) {
+  const std::string op = "batch_norm2d";
+  if (!x.defined() || (x.ndim() != 4 && x.ndim() != 2))
+    detail::shape_error(op, "input must be [N, C, H, W] or [N, C]");
+  const int channels = static_cast<int>(x.dim(1));
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&gamma, &beta, &running_mean, &running_var})
+    if (!t->defined() || t->ndim() != 1 || t->dim(0) != channels)
+      detail::shape_error(op, "gamma, beta and running statistics must be [" + std::to_string(channels) + "]");
+  const kernels::BatchNormShape s{static_cast<int>(x.dim(0)), channels,
+                                  x.ndim() == 4 ? static_cast<long>(x.dim(2) * x.dim(3)) : 1L};
+  const long count = s.batch * s.spatial;
+
+  if (!training) {
+    auto xi = x.impl_ptr(), gi = gamma.impl_ptr(), bi = beta.impl_ptr();
+    // Eval-mode BN is an affine map per channel; its backward is cheap and exact.
+    Tensor rm = running_mean.detach(), rv = running_var.detach();
+    Tensor y = make_result(x.shape(), {x, gamma, beta}, [=](TensorImpl& self) {
+      const float* gy = self.grad->data();
+      for (int n = 0; n < s.batch; ++n)
+        for (int c = 0; c < channels; ++c) {
+          const float is = 1.0f / std::sqrt(rv.data()[c] + eps);
+          const long base = (static_cast<long>(n) * channels + c) * s.spatial;
+          for (long i = 0; i < s.spatial; ++i) {
+            const float g = gy[base + i];
+            if (xi->requires_grad) xi->grad_data()[base + i] += g * gi->data()[c] * is;
+            if (gi->requires_grad) gi->grad_data()[c] += g * (xi->data()[base + i] - rm.data()[c]) * is;
+            if (bi->requires_grad) bi->grad_data()[c] += g;
+          }
+        }
+    });
+    kernels::batchnorm_forward_eval(s, x.data(), gamma.data(), beta.data(), running_mean.data(),
+                                    running_var.data(), eps, y.data());
+    return y;
+  }
+
+  if (count < 2) detail::shape_error(op, "training needs more than one value per channel, got input " + shape_to_string(x.shape()));
+  Tensor saved_mean = Tensor::empty({channels}), saved_invstd = Tensor::empty({channels});
+  Tensor batch_var = Tensor::empty({channels});
+  auto xi = x.impl_ptr(), gi = gamma.impl_ptr(), bi = beta.impl_ptr();
+  auto mi = saved_mean.impl_ptr(), si = saved_invstd.impl_ptr();
+  Tensor y = make_result(x.shape(), {x, gamma, beta}, [=](TensorImpl& self) {
+    kernels::batchnorm_backward(s, xi->data(), self.grad->data(), gi->data(), mi->data(), si->data(),
+                                xi->requires_grad ? xi->grad_data() : nullptr,
+                                gi->requires_grad ? gi->grad_data() : nullptr,
+                                bi->requires_grad ? bi->grad_data() : nullptr);
+  });
+  kernels::batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), eps, y.data(), saved_mean.data(),
+                                   batch_var.data(), saved_invstd.data());
+  // Running statistics track the unbiased variance, as PyTorch does.
+  const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
+  float* rm = running_mean.data();
+  float* rv = running_var.data();
+  for (int c = 0; c < channels; ++c) {
+    rm[c] = (1.0f - momentum) * rm[c] + momentum * saved_mean.data()[c];
+    rv[c] = (1.0f - momentum) * rv[c] + momentum * batch_var.data()[c] * unbias;
+  }
+  return y;
+}
+
+}  // namespace sepnet::ops

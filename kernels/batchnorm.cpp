@@ -1,0 +1,121 @@
+#include "kernels/batchnorm.h"
+
+#include <cmath>
+
+#include "kernels/parallel.h"
+
+namespace sepnet::kernels {
+
+namespace {
+inline const float* plane(const float* p, const BatchNormShape& s, int n, int c) {
+  return p + (static_cast<long>(n) * s.channels + c) * s.spatial;
+}
+inline float* plane(float* p, const BatchNormShape& s, int n, int c) {
+  return p + (static_cast<long>(n) * s.channels + c) * s.spatial;
+}
+// Work is split by channel, so never more threads than channels.
+int channel_threads(const BatchNormShape& s) {
+  int t = threads_for(static_cast<long>(s.batch) * s.channels * s.spatial, 1 << 15);
+  return t < s.channels ? t : s.channels;
+}
+}  // namespace
+
+void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
+                             const float* beta, float eps, float* y, float* mean, float* var,
+                             float* invstd) {
+  const double count = static_cast<double>(s.batch) * s.spatial;
+  const int threads = channel_threads(s);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int c = 0; c < s.channels; ++c) {
+    double sum = 0.0;
+    for (int n = 0; n < s.batch; ++n) {
+      const float* xp = plane(x, s, n, c);
+      float partial = 0.0f;
+      for (long i = 0; i < s.spatial; ++i) partial += xp[i];
+      sum += partial;
+    }
+    const double m = sum / count;
+    double sq = 0.0;
+    for (int n = 0; n < s.batch; ++n) {
+      const float* xp = plane(x, s, n, c);
+      const float mf = static_cast<float>(m);
+      float partial = 0.0f;
+      for (long i = 0; i < s.spatial; ++i) partial += (xp[i] - mf) * (xp[i] - mf);
+      sq += partial;
+    }
+    const double v = sq / count;
+    const float is = static_cast<float>(1.0 / std::sqrt(v + eps));
+    mean[c] = static_cast<float>(m);
+    var[c] = static_cast<float>(v);
+    invstd[c] = is;
+    const float scale = gamma[c] * is, shift = beta[c] - static_cast<float>(m) * scale;
+    for (int n = 0; n < s.batch; ++n) {
+      const float* xp = plane(x, s, n, c);
+      float* yp = plane(y, s, n, c);
+      for (long i = 0; i < s.spatial; ++i) yp[i] = xp[i] * scale + shift;
+    }
+  }
+}
+
+void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma,
+                            const float* beta, const float* running_mean, const float* running_var,
+                            float eps, float* y, bool fuse_relu) {
+  const int threads = threads_for(static_cast<long>(s.batch) * s.channels * s.spatial, 1 << 15);
+#pragma omp parallel for num_threads(threads) schedule(static) collapse(2) if (threads > 1)
+  for (int n = 0; n < s.batch; ++n)
+    for (int c = 0; c < s.channels; ++c) {
+      const float scale = gamma[c] / std::sqrt(running_var[c] + eps);
+      const float shift = beta[c] - running_mean[c] * scale;
+      const float* xp = plane(x, s, n, c);
+      float* yp = plane(y, s, n, c);
+      if (fuse_relu)
+        for (long i = 0; i < s.spatial; ++i) {
+          float v = xp[i] * scale + shift;
+          yp[i] = v > 0.0f ? v : 0.0f;
+        }
+      else
+        for (long i = 0; i < s.spatial; ++i) yp[i] = xp[i] * scale + shift;
+    }
+}
+
+void batchnorm_backward(const BatchNormShape& s, const float* x, const float* grad_y,
+                        const float* gamma, const float* mean, const float* invstd, float* grad_x,
+                        float* grad_gamma, float* grad_beta) {
+  const double count = static_cast<double>(s.batch) * s.spatial;
+  const int threads = channel_threads(s);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int c = 0; c < s.channels; ++c) {
+    // sum_dy = Σ dy, sum_dy_xhat = Σ dy·x̂ with x̂ = (x − mean)·invstd
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    const float m = mean[c], is = invstd[c];
+    for (int n = 0; n < s.batch; ++n) {
+      const float* xp = plane(x, s, n, c);
+      const float* gp = plane(grad_y, s, n, c);
+      float a = 0.0f, b = 0.0f;
+      for (long i = 0; i < s.spatial; ++i) {
+        a += gp[i];
+        b += gp[i] * (xp[i] - m);
+      }
+      sum_dy += a;
+      sum_dy_xhat += static_cast<double>(b) * is;
+    }
+    if (grad_gamma) grad_gamma[c] += static_cast<float>(sum_dy_xhat);
+    if (grad_beta) grad_beta[c] += static_cast<float>(sum_dy);
+    if (!grad_x) continue;
+    // dx = gamma·invstd·(dy − mean(dy) − x̂·mean(dy·x̂))
+    const float k = gamma[c] * is;
+    const float mean_dy = static_cast<float>(sum_dy / count);
+    const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / count);
+    for (int n = 0; n < s.batch; ++n) {
+      const float* xp = plane(x, s, n, c);
+      const float* gp = plane(grad_y, s, n, c);
+      float* dp = plane(grad_x, s, n, c);
+      for (long i = 0; i < s.spatial; ++i) {
+        float xhat = (xp[i] - m) * is;
+        dp[i] += k * (gp[i] - mean_dy - xhat * mean_dy_xhat);
+      }
+    }
+  }
+}
+
+}  // namespace sepnet::kernels

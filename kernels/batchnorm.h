@@ -1,0 +1,26 @@
+// Batch normalization over NCHW, per channel c across (N, H, W). spatial = H·W.
+// Statistics are summed in double, in a fixed order: results do not depend on thread count.
+#pragma once
+
+namespace sepnet::kernels {
+
+struct BatchNormShape {
+  int batch, channels;
+  long spatial;
+};
+
+// Training: y = gamma·(x − mean)/sqrt(var + eps) + beta with biased batch variance.
+// Writes mean[c], invstd[c] = 1/sqrt(var + eps) and var[c] (biased) for the caller.
+void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
+                             const float* beta, float eps, float* y, float* mean, float* var,
+                             float* invstd);
+// Evaluation with running statistics; ReLU fused when fuse_relu (saves one pass in inference).
+void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma,
+                            const float* beta, const float* running_mean, const float* running_var,
+                            float eps, float* y, bool fuse_relu = false);
+// Training backward: accumulates into grad_x, grad_gamma, grad_beta (each may be null).
+void batchnorm_backward(const BatchNormShape& s, const float* x, const float* grad_y,
+                        const float* gamma, const float* mean, const float* invstd, float* grad_x,
+                        float* grad_gamma, float* grad_beta);
+
+}  // namespace sepnet::kernels

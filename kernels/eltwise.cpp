@@ -1,0 +1,76 @@
+#include "kernels/eltwise.h"
+
+#include <cmath>
+
+#include "kernels/parallel.h"
+
+namespace sepnet::kernels {
+
+namespace {
+constexpr long kGrain = 1 << 16;
+}
+
+void relu_forward(long count, const float* x, float* y) {
+  const int threads = threads_for(count, kGrain);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (long i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward(long count, const float* y, const float* grad_y, float* grad_x) {
+  const int threads = threads_for(count, kGrain);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (long i = 0; i < count; ++i) grad_x[i] += y[i] > 0.0f ? grad_y[i] : 0.0f;
+}
+
+void softmax_rows(long rows, long cols, const float* x, float* y) {
+  for (long r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float m = xr[0];
+    for (long j = 1; j < cols; ++j) m = std::fmax(m, xr[j]);
+    double sum = 0.0;
+    for (long j = 0; j < cols; ++j) sum += (yr[j] = std::exp(xr[j] - m));
+    const float inv = static_cast<float>(1.0 / sum);
+    for (long j = 0; j < cols; ++j) yr[j] *= inv;
+  }
+}
+
+void log_softmax_rows(long rows, long cols, const float* x, float* y) {
+  for (long r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float m = xr[0];
+    for (long j = 1; j < cols; ++j) m = std::fmax(m, xr[j]);
+    double sum = 0.0;
+    for (long j = 0; j < cols; ++j) sum += std::exp(static_cast<double>(xr[j] - m));
+    const float lse = m + static_cast<float>(std::log(sum));
+    for (long j = 0; j < cols; ++j) yr[j] = xr[j] - lse;
+  }
+}
+
+void softmax_rows_backward(long rows, long cols, const float* y, const float* grad_y, float* grad_x) {
+  for (long r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* gr = grad_y + r * cols;
+    double dot = 0.0;
+    for (long j = 0; j < cols; ++j) dot += static_cast<double>(gr[j]) * yr[j];
+    for (long j = 0; j < cols; ++j) grad_x[r * cols + j] += yr[j] * (gr[j] - static_cast<float>(dot));
+  }
+}
+
+void log_softmax_rows_backward(long rows, long cols, const float* y, const float* grad_y, float* grad_x) {
+  for (long r = 0; r < rows; ++r) {
+    const float* yr = y + r * cols;
+    const float* gr = grad_y + r * cols;
+    double sum = 0.0;
+    for (long j = 0; j < cols; ++j) sum += gr[j];
+    for (long j = 0; j < cols; ++j)
+      grad_x[r * cols + j] += gr[j] - std::exp(yr[j]) * static_cast<float>(sum);
+  }
+}
+
+void add_scaled(long count, float alpha, const float* x, float* y) {
+  for (long i = 0; i < count; ++i) y[i] += alpha * x[i];
+}
+
+}  // namespace sepnet::kernels

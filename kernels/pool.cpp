@@ -1,0 +1,59 @@
+#include "kernels/pool.h"
+
+#include <cmath>
+
+#include "kernels/parallel.h"
+
+namespace sepnet::kernels {
+
+namespace {
+void pool_plane(const PoolShape& s, const float* in, float* out, int32_t* arg) {
+  const int oh = s.out_h(), ow = s.out_w();
+  for (int oy = 0; oy < oh; ++oy)
+    for (int ox = 0; ox < ow; ++ox) {
+      int best = (oy * s.stride) * s.in_w + ox * s.stride;
+      float best_value = in[best];
+      for (int ky = 0; ky < s.kernel; ++ky)
+        for (int kx = 0; kx < s.kernel; ++kx) {
+          int idx = (oy * s.stride + ky) * s.in_w + ox * s.stride + kx;
+          float v = in[idx];
+          if (v > best_value || std::isnan(v)) {
+            if (std::isnan(best_value)) continue;
+            best_value = v;
+            best = idx;
+          }
+        }
+      out[oy * ow + ox] = best_value;
+      arg[oy * ow + ox] = best;
+    }
+}
+}  // namespace
+
+void max_pool2d_forward_reference(const PoolShape& s, const float* input, float* output, int32_t* argmax) {
+  const long planes = static_cast<long>(s.batch) * s.channels;
+  const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(s.out_h()) * s.out_w();
+  for (long p = 0; p < planes; ++p) pool_plane(s, input + p * in_plane, output + p * out_plane, argmax + p * out_plane);
+}
+
+void max_pool2d_forward(const PoolShape& s, const float* input, float* output, int32_t* argmax) {
+  const long planes = static_cast<long>(s.batch) * s.channels;
+  const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(s.out_h()) * s.out_w();
+  const int threads = threads_for(planes * in_plane, 1 << 14);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (long p = 0; p < planes; ++p) pool_plane(s, input + p * in_plane, output + p * out_plane, argmax + p * out_plane);
+}
+
+void max_pool2d_backward(const PoolShape& s, const float* grad_output, const int32_t* argmax, float* grad_input) {
+  const long planes = static_cast<long>(s.batch) * s.channels;
+  const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(s.out_h()) * s.out_w();
+  const int threads = threads_for(planes * in_plane, 1 << 14);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (long p = 0; p < planes; ++p) {
+    const float* g = grad_output + p * out_plane;
+    const int32_t* a = argmax + p * out_plane;
+    float* gi = grad_input + p * in_plane;
+    for (long i = 0; i < out_plane; ++i) gi[a[i]] += g[i];
+  }
+}
+
+}  // namespace sepnet::kernels
