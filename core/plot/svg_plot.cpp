@@ -223,7 +223,10 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
         flush();
         continue;
       }
-      points += (count ? " " : "") + num(px(s.x[i])) + "," + num(py(s.y[i]));
+      if (count) points += ' ';
+      points += num(px(s.x[i]));
+      points += ',';
+      points += num(py(s.y[i]));
       ++count;
     }
     flush();
