@@ -1,0 +1,157 @@
+// Pointwise (1×1) convolution: sepnet (NCHW, one sgemm per image) vs oneDNN's 1×1
+// convolution primitive (its preferred layouts, primitive time only), at the MobileNet v1
+// pointwise shapes, batch 1, plus sepnet's backward passes.
+// Names: pwconv/<impl>/<N>x<Cin>x<Cout>x<H>x<W>/threads:<T>, pwconv_bwd_input/sepnet/...,
+// pwconv_bwd_weight/sepnet/... (Google Benchmark appends /real_time).
+// Counters as in bench_depthwise: FLOPS, bytes (input + output + weights), pct_roofline.
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/machine_probe.h"
+#include "kernels/pointwise.h"
+
+#ifdef SEPNET_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+using sepnet::kernels::PointwiseShape;
+
+namespace {
+
+struct Case {
+  int batch, cin, cout, hw;  // square spatial side
+};
+const Case kCases[] = {{1, 32, 64, 112},  {1, 64, 128, 56},   {1, 128, 128, 56},
+                       {1, 256, 256, 28}, {1, 512, 512, 14}, {1, 1024, 1024, 7}};
+
+std::vector<float> random_buffer(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+PointwiseShape shape_of(const Case& c) { return {c.batch, c.cin, c.cout, c.hw * c.hw}; }
+
+void set_counters(benchmark::State& state, const PointwiseShape& s, int threads) {
+  const double flops = 2.0 * s.batch * s.in_channels * s.out_channels * s.spatial;
+  const double bytes = 4.0 * (static_cast<double>(s.batch) * (s.in_channels + s.out_channels) * s.spatial +
+                              static_cast<double>(s.in_channels) * s.out_channels + s.out_channels);
+  const double peak = sepnet::kernels::measure_peak_gflops(threads) * 1e9;
+  const double bandwidth = sepnet::kernels::measure_memory_bandwidth_gbs(threads) * 1e9;
+  const double roof = std::min(peak, bandwidth * flops / bytes);
+  using benchmark::Counter;
+  state.counters["FLOPS"] = Counter(flops, Counter::kIsIterationInvariantRate);
+  state.counters["bytes"] = Counter(bytes, Counter::kIsIterationInvariantRate);
+  state.counters["pct_roofline"] = Counter(flops / roof * 100.0, Counter::kIsIterationInvariantRate);
+}
+
+enum class Pass { forward, backward_input, backward_weight };
+
+void bench_sepnet(benchmark::State& state, PointwiseShape s, int threads, Pass pass) {
+  omp_set_num_threads(threads);
+  const long in_n = static_cast<long>(s.batch) * s.in_channels * s.spatial;
+  const long out_n = static_cast<long>(s.batch) * s.out_channels * s.spatial;
+  auto input = random_buffer(in_n, 1), weight = random_buffer(s.in_channels * s.out_channels, 2),
+       bias = random_buffer(s.out_channels, 3), grad_out = random_buffer(out_n, 4);
+  std::vector<float> output(out_n), grad_in(in_n, 0.0f), grad_w(weight.size(), 0.0f),
+      grad_b(s.out_channels, 0.0f);
+  for (auto _ : state) {
+    switch (pass) {
+      case Pass::forward:
+        sepnet::kernels::pointwise_conv2d_forward(s, input.data(), weight.data(), bias.data(),
+                                                  output.data());
+        break;
+      case Pass::backward_input:
+        sepnet::kernels::pointwise_conv2d_backward_input(s, grad_out.data(), weight.data(),
+                                                         grad_in.data());
+        break;
+      case Pass::backward_weight:
+        sepnet::kernels::pointwise_conv2d_backward_weight(s, input.data(), grad_out.data(),
+                                                          grad_w.data(), grad_b.data());
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, s, threads);
+}
+
+#ifdef SEPNET_HAVE_ONEDNN
+void bench_onednn(benchmark::State& state, const Case& c, int threads) {
+  omp_set_num_threads(threads);
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  engine eng(engine::kind::cpu, 0);
+  stream strm(eng);
+  auto src_md = memory::desc({c.batch, c.cin, c.hw, c.hw}, dt::f32, tag::any);
+  auto wei_md = memory::desc({c.cout, c.cin, 1, 1}, dt::f32, tag::any);
+  auto bias_md = memory::desc({c.cout}, dt::f32, tag::x);
+  auto dst_md = memory::desc({c.batch, c.cout, c.hw, c.hw}, dt::f32, tag::any);
+  convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
+                                 src_md, wei_md, bias_md, dst_md, {1, 1}, {0, 0}, {0, 0});
+  convolution_forward::primitive_desc pd(desc, eng);
+  memory src(pd.src_desc(), eng), wei(pd.weights_desc(), eng), bias(pd.bias_desc(), eng),
+      dst(pd.dst_desc(), eng);
+  for (memory* m : {&src, &wei, &bias}) {
+    auto values = random_buffer(m->get_desc().get_size() / sizeof(float), 7);
+    std::copy(values.begin(), values.end(), static_cast<float*>(m->get_data_handle()));
+  }
+  convolution_forward conv(pd);
+  const std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+  for (auto _ : state) {
+    conv.execute(strm, args);
+    strm.wait();
+  }
+  state.SetLabel(pd.impl_info_str());
+  set_counters(state, shape_of(c), threads);
+}
+#endif
+
+void register_all() {
+  for (int threads : {1, 2})
+    for (const Case& c : kCases) {
+      char tail[96];
+      std::snprintf(tail, sizeof tail, "%dx%dx%dx%dx%d/threads:%d", c.batch, c.cin, c.cout, c.hw,
+                    c.hw, threads);
+      auto add = [&](const std::string& name, std::function<void(benchmark::State&)> fn) {
+        benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMicrosecond);
+      };
+      const PointwiseShape s = shape_of(c);
+      add(std::string("pwconv/sepnet/") + tail,
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::forward); });
+#ifdef SEPNET_HAVE_ONEDNN
+      add(std::string("pwconv/onednn/") + tail,
+          [=](benchmark::State& st) { bench_onednn(st, c, threads); });
+#endif
+      add(std::string("pwconv_bwd_input/sepnet/") + tail,
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_input); });
+      add(std::string("pwconv_bwd_weight/sepnet/") + tail,
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_weight); });
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  for (int threads : {1, 2}) {
+    char value[64];
+    std::snprintf(value, sizeof value, "%.1f GFLOP/s, %.1f GB/s",
+                  sepnet::kernels::measure_peak_gflops(threads),
+                  sepnet::kernels::measure_memory_bandwidth_gbs(threads));
+    benchmark::AddCustomContext("roofline_threads_" + std::to_string(threads), value);
+  }
+  register_all();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
