@@ -284,7 +284,9 @@ TEST_CASE("idx: load_mnist_split finds raw and .gz files and checks consistency"
 
 TEST_CASE("idx: real MNIST / Fashion-MNIST files when present", "[idx][data]") {
   // Optional: exercised on machines that ran scripts/fetch-mnist.sh or have dataset-fashion-mnist.
-  for (const std::string d : {"data/mnist", "../data/mnist", "/usr/share/datasets/fashion-mnist"}) {
+  // __FILE__ is absolute under CMake, so the repo's data/ is found from any working directory.
+  const std::string repo_data = (fs::path(__FILE__).parent_path().parent_path() / "data" / "mnist").string();
+  for (const std::string& d : {repo_data, std::string("data/mnist"), std::string("/usr/share/datasets/fashion-mnist")}) {
     if (!fs::exists(fs::path(d) / "t10k-labels-idx1-ubyte") && !fs::exists(fs::path(d) / "t10k-labels-idx1-ubyte.gz"))
       continue;
     INFO(d);
