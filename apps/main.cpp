@@ -1,1 +1,55 @@
-int main() { return 0; }
+// sepnet: command-line entry point. Thin wiring only; the work lives in core/ and models/.
+#include <cstdio>
+#include <exception>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "apps/commands.h"
+#include "kernels/isa.h"
+#include "kernels/parallel.h"
+
+namespace sepnet::app {
+
+void add_machine_options(CLI::App& command, int& threads, std::string& isa) {
+  command.add_option("--threads", threads, "OpenMP threads (default: all cores)")->check(CLI::Range(1, 1024));
+  command.add_option("--isa", isa, "force a kernel path: avx512, avx2 or scalar (default: best supported; env SEPNET_ISA)")
+      ->check(CLI::IsMember({"avx512", "avx2", "scalar"}));
+}
+
+void apply_machine_options(int threads, const std::string& isa) {
+  if (threads > 0) kernels::set_num_threads(threads);
+  if (!isa.empty()) kernels::set_active_isa(*kernels::parse_isa(isa));
+}
+
+void print_progress_line(const std::string& prefix, int epoch, int epochs, long batch, long batches, double loss,
+                         double images_per_second, double eta_seconds) {
+  const bool tty = isatty(fileno(stderr));
+  std::string line = fmt::format("{}epoch {}/{}  batch {}/{}  loss {:.4f}  {:.0f} img/s  ETA {:.0f}s", prefix, epoch,
+                                 epochs, batch, batches, loss, images_per_second, eta_seconds);
+  if (tty)
+    fmt::print(stderr, "\r{:<100}", line);
+  else if (batch == batches)
+    fmt::print(stderr, "{}\n", line);
+  std::fflush(stderr);
+}
+
+}  // namespace sepnet::app
+
+int main(int argc, char** argv) {
+  CLI::App app{"sepnet: depthwise-separable networks on the CPU (MNIST comparison, MobileNet kernels)"};
+  app.require_subcommand(1);
+  sepnet::app::register_train(app);
+  sepnet::app::register_compare(app);
+  sepnet::app::register_eval(app);
+  sepnet::app::register_info(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "\nsepnet: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

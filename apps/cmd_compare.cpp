@@ -1,0 +1,87 @@
+// sepnet compare: the write-up's experiment over models × BN × seeds, per recipe; prints the
+// table and writes it as Markdown, with the accuracy curves as SVG.
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "apps/commands.h"
+#include "core/io/atomic_file.h"
+#include "core/train/compare.h"
+#include "kernels/isa.h"
+#include "kernels/parallel.h"
+
+namespace sepnet::app {
+
+void register_compare(CLI::App& app) {
+  struct Options {
+    std::vector<std::string> recipes{"seed", "standard"}, models{"cnn", "dw", "dwsep"};
+    std::vector<uint64_t> seeds{1, 2, 3};
+    std::string data = "data/mnist", out = "runs/compare", isa;
+    int epochs = 0, threads = 0;
+    long max_train = -1;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("compare", "the write-up's experiment: cnn vs dw (and dwsep), with and without BN, over seeds");
+  cmd->add_option("--recipe", o->recipes, "recipes to run (default: seed standard)")->check(CLI::IsMember({"seed", "standard"}));
+  cmd->add_option("--models", o->models, "models (default: cnn dw dwsep)")->check(CLI::IsMember({"cnn", "dw", "dwsep"}));
+  cmd->add_option("--seeds", o->seeds, "seeds (default: 1 2 3)");
+  cmd->add_option("--epochs", o->epochs, "epochs (default: the recipe's)")->check(CLI::PositiveNumber);
+  cmd->add_option("--data", o->data, "directory with the IDX files");
+  cmd->add_option("--out", o->out, "output directory (runs, table.md, curves.svg)");
+  cmd->add_option("--max-train", o->max_train, "use only the first N training images")->check(CLI::PositiveNumber);
+  add_machine_options(*cmd, o->threads, o->isa);
+  cmd->callback([o] {
+    namespace fs = std::filesystem;
+    apply_machine_options(o->threads, o->isa);
+    const auto train_data = data::load_dataset(o->data, true, o->max_train);
+    const auto test_data = data::load_dataset(o->data, false);
+    const size_t total = o->recipes.size() * o->models.size() * 2 * o->seeds.size();
+    fmt::print("sepnet compare: {} runs ({} recipes × {} models × BN on/off × {} seeds) on {} training images, "
+               "{} threads, kernels {}\n",
+               total, o->recipes.size(), o->models.size(), o->seeds.size(), train_data.size(),
+               kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<train::CompareRow> rows;
+    std::vector<LineChart> charts;
+    size_t done = 0;
+    int epochs_run = 0;
+    for (const std::string& recipe_name : o->recipes) {
+      const auto recipe = *train::find_recipe(recipe_name);
+      for (const std::string& model : o->models)
+        for (bool bn : {true, false}) {
+          std::vector<train::RunResult> runs;
+          for (uint64_t seed : o->seeds) {
+            train::RunConfig c = train::config_from_recipe(recipe);
+            if (o->epochs > 0) c.epochs = o->epochs;
+            epochs_run = c.epochs;
+            c.model = model;
+            c.batch_norm = bn;
+            c.seed = seed;
+            c.out_dir = (fs::path(o->out) / recipe_name / fmt::format("{}-{}-seed{}", model, bn ? "bn" : "nobn", seed)).string();
+            const std::string prefix = fmt::format("[{}/{}] {} {}{} seed {}: ", ++done, total, recipe_name, model,
+                                                   bn ? "+BN" : " no BN", seed);
+            auto progress = [&](const train::Progress& p) {
+              print_progress_line(prefix, p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);
+            };
+            runs.push_back(train::run_training(c, train_data, test_data, progress));
+            fmt::print(stderr, "\n");
+            fmt::print("{}test accuracy {:.2f}% ({:.0f} img/s)\n", prefix, runs.back().final_test_accuracy(),
+                       runs.back().epochs.back().train.images_per_second);
+          }
+          rows.push_back(train::summarize(recipe_name, model, bn, runs));
+        }
+      charts.push_back(train::accuracy_chart(recipe_name, rows));
+    }
+    const std::string table = train::markdown_table(rows, o->seeds, epochs_run);
+    const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0;
+    fs::create_directories(o->out);
+    const std::string note = fmt::format("\nwall time {:.1f} min on {} threads ({} kernels).\n", minutes,
+                                         kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
+    write_file_atomically((fs::path(o->out) / "table.md").string(), table + note);
+    write_svg_panels((fs::path(o->out) / "curves.svg").string(), charts, static_cast<int>(charts.size()));
+    fmt::print("\n{}{}\nwrote {}/table.md and {}/curves.svg\n", table, note, o->out, o->out);
+  });
+}
+
+}  // namespace sepnet::app

@@ -1,0 +1,87 @@
+// sepnet train: one training run with per-epoch test evaluation, metrics.jsonl and checkpoints.
+#include <fmt/format.h>
+
+#include "apps/commands.h"
+#include "core/train/experiment.h"
+#include "kernels/isa.h"
+#include "kernels/parallel.h"
+
+namespace sepnet::app {
+
+namespace {
+struct TrainOptions {
+  std::string model = "cnn", recipe = "seed", optimizer, loss, data = "data/mnist", out = "runs/train", resume, isa;
+  bool no_bn = false;
+  int epochs = 0, batch = 0, threads = 0;
+  float lr = 0, momentum = 0, weight_decay = 0;
+  uint64_t seed = 1;
+  long max_train = -1;
+};
+
+void run(const TrainOptions& o, const CLI::App& cmd) {
+  apply_machine_options(o.threads, o.isa);
+  auto recipe = train::find_recipe(o.recipe);
+  train::RunConfig c = train::config_from_recipe(*recipe);
+  // Explicit flags override the recipe's values.
+  if (cmd.count("--optimizer")) c.optimizer = o.optimizer;
+  if (cmd.count("--loss")) c.loss = o.loss;
+  if (cmd.count("--epochs")) c.epochs = o.epochs;
+  if (cmd.count("--batch")) c.batch = o.batch;
+  if (cmd.count("--lr")) c.lr = o.lr;
+  if (cmd.count("--momentum")) c.momentum = o.momentum;
+  c.weight_decay = o.weight_decay;
+  c.model = o.model;
+  c.batch_norm = !o.no_bn;
+  c.seed = o.seed;
+  c.threads = o.threads;
+  c.out_dir = o.out;
+  c.resume = o.resume;
+
+  fmt::print("sepnet train: model {}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
+             "{} threads | kernels {}\n",
+             c.model, c.batch_norm ? "+BN" : " (no BN)", c.recipe, c.optimizer, c.lr, c.momentum, c.batch, c.epochs,
+             c.loss, c.seed, kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
+  const auto train_data = data::load_dataset(o.data, true, o.max_train);
+  const auto test_data = data::load_dataset(o.data, false);
+  fmt::print("data: {} ({} training, {} test images)\n", o.data, train_data.size(), test_data.size());
+
+  auto progress = [](const train::Progress& p) {
+    print_progress_line("", p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);
+  };
+  auto on_epoch = [](const train::EpochRecord& r) {
+    fmt::print("\nepoch {}: train loss {:.4f}  train acc {:.2f}%  test acc {:.2f}%  test loss {:.4f}  {:.1f}s  {:.0f} img/s\n",
+               r.epoch, r.train.train_loss, r.train.train_accuracy, r.test_accuracy, r.test_loss,
+               r.train.train_seconds, r.train.images_per_second);
+  };
+  const auto result = train::run_training(c, train_data, test_data, progress, on_epoch);
+  fmt::print("final test accuracy {:.2f}% | params {} | MACs/image {} | wrote {}/metrics.jsonl, model.safetensors, "
+             "optimizer.safetensors\n",
+             result.final_test_accuracy(), result.parameters, result.macs_per_image, o.out);
+}
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* cmd = app.add_subcommand("train", "train one model on MNIST (or any IDX set) with per-epoch test accuracy");
+  cmd->add_option("--model", o->model, "cnn | dw | dwsep")->check(CLI::IsMember({"cnn", "dw", "dwsep"}));
+  cmd->add_flag("--no-bn", o->no_bn, "leave out the BatchNorm layers");
+  cmd->add_option("--recipe", o->recipe, "seed (write-up's SGD + softmax-CE) | standard (Adam + CE)")
+      ->check(CLI::IsMember({"seed", "standard"}));
+  cmd->add_option("--epochs", o->epochs, "epochs (overrides the recipe)")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "batch size (overrides the recipe)")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr", o->lr, "learning rate (overrides the recipe)")->check(CLI::PositiveNumber);
+  cmd->add_option("--momentum", o->momentum, "SGD momentum (overrides the recipe)")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--optimizer", o->optimizer, "sgd | adam (overrides the recipe)")->check(CLI::IsMember({"sgd", "adam"}));
+  cmd->add_option("--loss", o->loss, "ce | softmax-ce (overrides the recipe)")->check(CLI::IsMember({"ce", "softmax-ce"}));
+  cmd->add_option("--seed", o->seed, "random seed (weights and batch order)");
+  cmd->add_option("--data", o->data, "directory with the IDX files (raw or .gz)");
+  cmd->add_option("--out", o->out, "run directory for metrics.jsonl and checkpoints");
+  cmd->add_option("--resume", o->resume, "continue from this model.safetensors (optimizer.safetensors beside it)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--max-train", o->max_train, "use only the first N training images")->check(CLI::PositiveNumber);
+  add_machine_options(*cmd, o->threads, o->isa);
+  cmd->callback([o, cmd] { run(*o, *cmd); });
+}
+
+}  // namespace sepnet::app

@@ -1,0 +1,20 @@
+// The sepnet subcommands. Each registers its options on the CLI11 app and runs when chosen.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace sepnet::app {
+
+void register_train(CLI::App& app);
+void register_compare(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_info(CLI::App& app);
+
+// Shared: --threads and --isa, applied before a command runs.
+void add_machine_options(CLI::App& command, int& threads, std::string& isa);
+void apply_machine_options(int threads, const std::string& isa);
+
+// Prints "epoch 2/5  batch 400/938  loss 0.1234  12345 img/s  ETA 3s" on one refreshed line.
+void print_progress_line(const std::string& prefix, int epoch, int epochs, long batch, long batches, double loss,
+                         double images_per_second, double eta_seconds);
+
+}  // namespace sepnet::app
