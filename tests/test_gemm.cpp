@@ -179,3 +179,99 @@ TEST_CASE("sgemm is deterministic for a fixed thread count", "[gemm]") {
     CHECK(c1 == c2);
   }
 }
+
+// The AVX-512 build uses a 6×64 register block (4 vectors of 16 floats), a different loop
+// order (B micro-panels stream from L2) and 4×4 dot blocks. This CPU may lack AVX-512, so the
+// same driver is also instantiated here over a plain 16-float vector with the AVX-512
+// geometry: every blocking / edge / path decision of that build runs on any machine.
+namespace sepnet::kernels::gemm_test16 {
+struct Vec {
+  struct reg {
+    float v[16];
+  };
+  static constexpr int lanes = 16;
+  static reg zero() { return bcast(0.0f); }
+  static reg load(const float* p) {
+    reg r;
+    for (int l = 0; l < 16; ++l) r.v[l] = p[l];
+    return r;
+  }
+  static void store(float* p, reg r) {
+    for (int l = 0; l < 16; ++l) p[l] = r.v[l];
+  }
+  static reg bcast(float x) {
+    reg r;
+    for (int l = 0; l < 16; ++l) r.v[l] = x;
+    return r;
+  }
+  static reg fma(reg a, reg b, reg c) {
+    for (int l = 0; l < 16; ++l) c.v[l] += a.v[l] * b.v[l];
+    return c;
+  }
+  static reg mul(reg a, reg b) {
+    for (int l = 0; l < 16; ++l) a.v[l] *= b.v[l];
+    return a;
+  }
+};
+constexpr int kMR = 6;
+constexpr int kNV = 4;
+}  // namespace sepnet::kernels::gemm_test16
+#define SEPNET_GEMM_NS gemm_test16
+#include "kernels/gemm_impl.h"
+#undef SEPNET_GEMM_NS
+
+TEST_CASE("sgemm driver with the AVX-512 geometry (portable 16-lane emulation)", "[gemm]") {
+  using namespace sepnet::kernels;
+  std::mt19937 rng(2024);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> dim(1, 300), pad(0, 5), coin(0, 1);
+  std::vector<Case> cases = {
+      {false, false, 6, 576, 25, 1.0f, 0.0f, 0, 0, 0},    {false, true, 6, 25, 576, 1.0f, 1.0f, 0, 0, 0},
+      {false, true, 16, 150, 300, 1.0f, 0.0f, 1, 2, 3},   {true, false, 25, 576, 6, 1.0f, 0.0f, 0, 0, 0},
+      {false, false, 30, 700, 270, 0.5f, 0.5f, 0, 0, 0},  {false, true, 64, 10, 84, 1.0f, 0.0f, 0, 0, 0},
+      {true, true, 71, 129, 257, 1.0f, 0.0f, 0, 0, 0},    {false, false, 250, 65, 31, 1.0f, 1.0f, 0, 0, 0},
+  };
+  for (int rep = 0; rep < 24; ++rep)
+    cases.push_back({coin(rng) != 0, coin(rng) != 0, dim(rng), dim(rng), dim(rng), rep % 2 ? 1.0f : -1.5f,
+                     rep % 3 == 0 ? 0.0f : 0.5f, pad(rng), pad(rng), pad(rng)});
+  for (const Case& cs : cases) {
+    const int lda = (cs.trans_a ? cs.m : cs.k) + cs.pad_a, ldb = (cs.trans_b ? cs.k : cs.n) + cs.pad_b;
+    const int ldc = cs.n + cs.pad_c;
+    std::vector<float> a(static_cast<size_t>(cs.trans_a ? cs.k : cs.m) * lda);
+    std::vector<float> b(static_cast<size_t>(cs.trans_b ? cs.n : cs.k) * ldb);
+    for (auto& x : a) x = dist(rng);
+    for (auto& x : b) x = dist(rng);
+    std::vector<float> c(static_cast<size_t>(cs.m) * ldc + kGuard, kSentinel);
+    for (int i = 0; i < cs.m; ++i)
+      for (int j = 0; j < cs.n; ++j) c[static_cast<size_t>(i) * ldc + j] = cs.beta == 0.0f ? NAN : dist(rng);
+    std::vector<float> ref = c;
+    sgemm_reference(cs.trans_a, cs.trans_b, cs.m, cs.n, cs.k, cs.alpha, a.data(), lda, b.data(), ldb,
+                    cs.beta, ref.data(), ldc);
+    for (int threads : {1, 2}) {
+      ThreadCount tc(threads);
+      std::vector<float> got = c;
+      gemm_test16::sgemm_entry(cs.trans_a, cs.trans_b, cs.m, cs.n, cs.k, cs.alpha, a.data(), lda,
+                               b.data(), ldb, cs.beta, got.data(), ldc);
+      INFO("m=" << cs.m << " n=" << cs.n << " k=" << cs.k << " ta=" << cs.trans_a << " tb=" << cs.trans_b
+                << " threads=" << threads);
+      long bad = 0;
+      for (size_t at = 0; at < got.size(); ++at) {
+        const long i = static_cast<long>(at) / ldc, j = static_cast<long>(at) % ldc;
+        if (i >= cs.m || j >= cs.n) {
+          bad += got[at] != kSentinel;
+          continue;
+        }
+        // |A|·|B| row-column bound for the tolerance.
+        double s = cs.beta == 0.0f ? 0.0 : std::fabs(cs.beta * c[at]);
+        for (int p = 0; p < cs.k; ++p) {
+          const double av = cs.trans_a ? a[static_cast<size_t>(p) * lda + i] : a[static_cast<size_t>(i) * lda + p];
+          const double bv = cs.trans_b ? b[static_cast<size_t>(j) * ldb + p] : b[static_cast<size_t>(p) * ldb + j];
+          s += std::fabs(cs.alpha * av * bv);
+        }
+        const double tol = 4.0 * std::numeric_limits<float>::epsilon() * (cs.k + 2) * s + 1e-30;
+        bad += !(std::fabs(static_cast<double>(got[at]) - ref[at]) <= tol);
+      }
+      CHECK(bad == 0);
+    }
+  }
+}

@@ -70,10 +70,11 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
   int first_epoch = 1;
   const fs::path out = config.out_dir;
   if (!config.resume.empty()) {
-    const Metadata m = load_model(config.resume, model);
+    const Metadata m = read_metadata(config.resume);
     if (m.count("model") && (m.at("model") != config.model || m.at("batch_norm") != (config.batch_norm ? "true" : "false")))
       throw std::runtime_error(config.resume + ": checkpoint is for model '" + m.at("model") + "' (batch_norm " +
                                m.at("batch_norm") + "), not the requested one");
+    load_model(config.resume, model);
     const fs::path opt_path = fs::path(config.resume).parent_path() / "optimizer.safetensors";
     if (!fs::exists(opt_path))
       throw std::runtime_error(opt_path.string() + ": missing (needed to resume with optimizer state)");

@@ -1,0 +1,101 @@
+// The write-up's models: names, hand-counted parameters and MACs, shapes; MobileNet v1.
+#include <catch2/catch.hpp>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "models/mobilenet_v1.h"
+#include "models/seed_models.h"
+
+using namespace sepnet;
+
+namespace {
+std::vector<std::string> keys(const nn::Module& m) {
+  std::vector<std::string> out;
+  for (auto& [name, t] : m.state_dict()) out.push_back(name);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("seed models have PyTorch's state_dict names", "[models]") {
+  Rng rng(1);
+  const std::vector<std::string> cnn_bn{
+      "conv_module.0.weight", "conv_module.0.bias", "conv_module.2.weight", "conv_module.2.bias",
+      "conv_module.2.running_mean", "conv_module.2.running_var", "conv_module.4.weight", "conv_module.4.bias",
+      "conv_module.6.weight", "conv_module.6.bias", "conv_module.6.running_mean", "conv_module.6.running_var",
+      "fc_module.0.weight", "fc_module.0.bias", "fc_module.2.weight", "fc_module.2.bias", "fc_module.4.weight",
+      "fc_module.4.bias"};
+  CHECK(keys(models::SeedNet("cnn", true, rng)) == cnn_bn);
+  // dw as written: conv, conv, ReLU, BN, pool, conv, conv, ReLU, BN, pool.
+  auto dw = keys(models::SeedNet("dw", true, rng));
+  CHECK(dw[2] == "conv_module.1.weight");
+  CHECK(dw[4] == "conv_module.3.weight");
+  CHECK(dw[8] == "conv_module.5.weight");
+  CHECK(dw[10] == "conv_module.6.weight");
+  CHECK(dw[12] == "conv_module.8.weight");
+  // Without BN the positions shift as they would in PyTorch.
+  auto dw_nobn = keys(models::SeedNet("dw", false, rng));
+  CHECK(dw_nobn[4] == "conv_module.4.weight");
+  CHECK(dw_nobn[6] == "conv_module.5.weight");
+  CHECK_THROWS_WITH(models::SeedNet("lenet", true, rng), Catch::Contains("unknown model 'lenet'"));
+}
+
+TEST_CASE("parameter and MAC totals equal the hand counts", "[models]") {
+  Rng rng(1);
+  struct Expected {
+    const char* name;
+    bool bn;
+    int64_t params, macs;
+  };
+  // cnn: conv 6·25+6, BN 12, conv 16·150+16, BN 32, FC 256·120+120 + 120·84+84 + 84·10+10.
+  // MACs: 6·24²·25 + 16·8²·150 + 256·120 + 120·84 + 84·10.
+  // dw: conv 25+1, 1×1 6+6, BN 12, conv 6·150+6, 1×1 16·6+16, BN 32, same FC;
+  // MACs 24²·25 + 6·24² + 6·8²·150 + 16·8²·6 + FC. dwsep: second 5×5 is 6·25+6, 6·8²·25 MACs.
+  const Expected cases[] = {
+      {"cnn", true, 44470, 281640}, {"cnn", false, 44426, 281640}, {"dw", true, 42954, 123240},
+      {"dw", false, 42910, 123240}, {"dwsep", true, 42204, 75240},
+  };
+  for (const auto& e : cases) {
+    INFO(e.name << (e.bn ? "+BN" : ""));
+    models::SeedNet net(e.name, e.bn, rng);
+    CHECK(net.parameter_count() == e.params);
+    CHECK(net.macs({1, 1, 28, 28}) == e.macs);
+    CHECK(net.output_shape({5, 1, 28, 28}) == Shape{5, 10});
+  }
+}
+
+TEST_CASE("seed models run forward and backward on a batch", "[models]") {
+  Rng rng(2);
+  for (const auto& name : models::seed_architectures()) {
+    models::SeedNet net(name, true, rng);
+    Tensor x = Tensor::full({3, 1, 28, 28}, 0.1f);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = rng.uniform(-1, 1);
+    Tensor logits = net.forward(x);
+    REQUIRE(logits.shape() == Shape{3, 10});
+    ops::cross_entropy(logits, {1, 2, 3}).backward();
+    for (auto& [pname, p] : net.named_parameters()) {
+      INFO(name << " " << pname);
+      REQUIRE(p.grad().defined());
+    }
+  }
+}
+
+TEST_CASE("MobileNet v1 follows the paper's table", "[models][mobilenet]") {
+  Rng rng(3);
+  models::MobileNetV1 full({1.0f, 1.0f}, rng);
+  // Paper, Table 1/8: 1.0 MobileNet-224 has 4.2M parameters and 569M mult-adds.
+  CHECK(full.parameter_count() == Approx(4.23e6).epsilon(0.01));
+  CHECK(full.macs({1, 3, 224, 224}) == Approx(569e6).epsilon(0.01));
+  // 0.5 MobileNet-160: 1.32M parameters, 76M mult-adds.
+  models::MobileNetV1 small({0.5f, 160.0f / 224.0f}, rng);
+  CHECK(small.options().input_size() == 160);
+  CHECK(small.parameter_count() == Approx(1.32e6).epsilon(0.01));
+  CHECK(small.macs({1, 3, 160, 160}) == Approx(76e6).epsilon(0.02));
+  // A tiny one runs forward and backward end to end.
+  models::MobileNetV1 tiny({0.25f, 32.0f / 224.0f, 10}, rng);
+  Tensor x = Tensor::empty({2, 3, 32, 32});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = rng.uniform(-1, 1);
+  Tensor logits = tiny.forward(x);
+  REQUIRE(logits.shape() == Shape{2, 10});
+  ops::cross_entropy(logits, {3, 7}).backward();
+  CHECK(tiny.named_parameters().front().second.grad().defined());
+}
