@@ -27,7 +27,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <cstdio>
 #include <utility>
 
 #include "kernels/cache_info.h"
@@ -59,13 +58,17 @@ struct Blocking {
   int mc, kc, nc;
   int direct_b_max_m;  // "sup" path when the M range is at most this many rows
   bool b_panel_in_l1;  // jr outer / ir inner (B micro-panel reused from L1) vs ir outer
+  long dot_max_outputs;  // "dot" path for A·Bᵀ with at most this many elements of C
 };
 
 // ---------------------------------------------------------------------------------------------
 // Micro-kernel: C[MRV × nr] (+)= alpha · Apanel[MRV × kc] · B[kc × NV·lanes].
 // a: packed, MRV floats per k step. b: NV·lanes valid floats per k step, rows rs_b apart
 // (packed panel or B itself). beta is applied to C once (0 → C is not read).
-template <int MRV, int NV>
+// kPrefetchNextB: B is read in place (rows rs_b apart, each a different stream): prefetch the
+// same rows of the next micro-panel, one NR-wide row segment per k step, so the next call
+// finds them in L1 instead of missing once per row.
+template <int MRV, int NV, bool kPrefetchNextB>
 void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, long rs_b,
                   float* __restrict c, long ldc, int nr, float alpha, float beta) {
   using R = typename Vec::reg;
@@ -85,6 +88,10 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
 #pragma GCC unroll 2
   for (int p = 0; p < kc; ++p) {
     R bv[NV];
+    if constexpr (kPrefetchNextB) {
+#pragma GCC unroll 8
+      for (int line = 0; line < NV * kLanes; line += 16) __builtin_prefetch(b + NV * kLanes + line, 0, 3);
+    }
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = Vec::load(b + v * kLanes);
 #pragma GCC unroll 16
@@ -141,21 +148,23 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
 
 using MicroKernel = void (*)(int, const float*, const float*, long, float*, long, int, float, float);
 
-template <int MRV, int... NVs>
+template <bool kPf, int MRV, int... NVs>
 constexpr void fill_kernel_row(MicroKernel* row, std::integer_sequence<int, NVs...>) {
-  ((row[NVs] = &micro_kernel<MRV, NVs + 1>), ...);
+  ((row[NVs] = &micro_kernel<MRV, NVs + 1, kPf>), ...);
 }
-template <int... MRVs>
+template <bool kPf, int... MRVs>
 constexpr void fill_kernel_table(MicroKernel (*table)[kNV], std::integer_sequence<int, MRVs...>) {
-  ((fill_kernel_row<MRVs + 1>(table[MRVs], std::make_integer_sequence<int, kNV>{})), ...);
+  ((fill_kernel_row<kPf, MRVs + 1>(table[MRVs], std::make_integer_sequence<int, kNV>{})), ...);
 }
+template <bool kPf>
 struct KernelTable {
   MicroKernel k[kMR][kNV];
-  constexpr KernelTable() : k{} { fill_kernel_table(k, std::make_integer_sequence<int, kMR>{}); }
+  constexpr KernelTable() : k{} { fill_kernel_table<kPf>(k, std::make_integer_sequence<int, kMR>{}); }
   // rows in 1..kMR, vectors in 1..kNV
   MicroKernel get(int rows, int vectors) const { return k[rows - 1][vectors - 1]; }
 };
-inline constexpr KernelTable kKernels{};
+inline constexpr KernelTable<false> kKernels{};
+inline constexpr KernelTable<true> kKernelsPrefetchB{};
 
 // ---------------------------------------------------------------------------------------------
 // Packing. A block rows [i0, i0+mc) × depth [p0, p0+kc) into consecutive MR-row micro-panels
@@ -357,9 +366,13 @@ inline void gemm_block_direct_b(const GemmArgs& g, const Blocking& bl, int m0, i
           b_panel = bt;
           rs_b = vecs * kLanes;
         }
+        // Prefetch the next panel only while it is a full one read in place.
+        const bool next_in_place = b_panel != bt && jr + 2 * kNR <= nc;
         for (int ir = 0; ir < m; ir += kMR) {
           const int rows = std::min(kMR, m - ir);
-          kKernels.get(rows, vecs)(kc, ap + static_cast<long>(ir) * kc, b_panel, rs_b,
+          const MicroKernel kernel = next_in_place && ir == 0 ? kKernelsPrefetchB.get(rows, vecs)
+                                                              : kKernels.get(rows, vecs);
+          kernel(kc, ap + static_cast<long>(ir) * kc, b_panel, rs_b,
                                    g.c + static_cast<long>(m0 + ir) * g.ldc + jc + jr, g.ldc, cols,
                                    g.alpha, beta);
         }
@@ -368,41 +381,169 @@ inline void gemm_block_direct_b(const GemmArgs& g, const Blocking& bl, int m0, i
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// "dot" path for C = A·Bᵀ with few outputs and a long K (weight gradients of small layers:
+// 6×25×576, 16×150×4096, FC3 10-wide outputs). Both A rows and B rows are contiguous along K,
+// so nothing needs packing: an MB×NB block of C is kept as MB·NB vector accumulators that run
+// along K, and reduced horizontally once at the end. K is processed in chunks so the A and B
+// chunks stay in L2 while all blocks pass over them; partial sums live in a small per-thread
+// buffer between chunks. The K tail (< one vector) is run through zero-padded copies.
+constexpr int kDotMB = kLanes >= 16 ? 4 : 3;  // 16 vector registers on AVX2: 12 acc + 3 A + 1 B
+constexpr int kDotNB = 4;
+
+template <int MB, int NB>
+void dot_block(int vectors, const float* a, long lda, const float* b, long ldb, float* partial,
+               long partial_ld, bool first) {
+  using R = typename Vec::reg;
+  R acc[MB][NB];
+#pragma GCC unroll 8
+  for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j)
+      acc[i][j] = first ? Vec::zero() : Vec::load(partial + i * partial_ld + j * kLanes);
+  for (int v = 0; v < vectors; ++v) {
+    R av[MB];
+#pragma GCC unroll 8
+    for (int i = 0; i < MB; ++i) av[i] = Vec::load(a + i * lda + v * kLanes);
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) {
+      const R bv = Vec::load(b + j * ldb + v * kLanes);
+#pragma GCC unroll 8
+      for (int i = 0; i < MB; ++i) acc[i][j] = Vec::fma(av[i], bv, acc[i][j]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MB; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < NB; ++j) Vec::store(partial + i * partial_ld + j * kLanes, acc[i][j]);
+}
+
+using DotBlock = void (*)(int, const float*, long, const float*, long, float*, long, bool);
+template <int MB, int... NBs>
+constexpr void fill_dot_row(DotBlock* row, std::integer_sequence<int, NBs...>) {
+  ((row[NBs] = &dot_block<MB, NBs + 1>), ...);
+}
+template <int... MBs>
+constexpr void fill_dot_table(DotBlock (*table)[kDotNB], std::integer_sequence<int, MBs...>) {
+  ((fill_dot_row<MBs + 1>(table[MBs], std::make_integer_sequence<int, kDotNB>{})), ...);
+}
+struct DotTable {
+  DotBlock k[kDotMB][kDotNB];
+  constexpr DotTable() : k{} { fill_dot_table(k, std::make_integer_sequence<int, kDotMB>{}); }
+  DotBlock get(int rows, int cols) const { return k[rows - 1][cols - 1]; }
+};
+inline constexpr DotTable kDotBlocks{};
+
+// All blocks of the m×n output over `vectors` vectors of K; a, b point at the first row's
+// first column of this pass.
+inline void dot_pass(const float* a, long lda, const float* b, long ldb, int m, int n, int vectors,
+                     float* partial, bool first) {
+  const long ld = static_cast<long>(n) * kLanes;
+  for (int i = 0; i < m; i += kDotMB) {
+    const int rows = std::min(kDotMB, m - i);
+    for (int j = 0; j < n; j += kDotNB) {
+      const int cols = std::min(kDotNB, n - j);
+      kDotBlocks.get(rows, cols)(vectors, a + i * lda, lda, b + j * ldb, ldb,
+                                 partial + i * ld + static_cast<long>(j) * kLanes, ld, first);
+    }
+  }
+}
+
+inline void gemm_dot(const GemmArgs& g, const Blocking& bl, int m0, int m1, int n0, int n1) {
+  ThreadBuffers& buf = thread_buffers();
+  const int m = m1 - m0, n = n1 - n0;
+  const long ld = static_cast<long>(n) * kLanes;
+  float* partial = buf.b.get(static_cast<long>(m) * ld);
+  const int full_vectors = g.k / kLanes, tail = g.k - full_vectors * kLanes;
+  // Chunk of K whose A and B rows take about half of L2.
+  const long chunk_bytes = cache_sizes().l2 / 2;
+  const int chunk_vectors = static_cast<int>(
+      std::max<long>(1, chunk_bytes / (static_cast<long>(m + n) * kLanes * sizeof(float))));
+  bool first = true;
+  for (int v0 = 0; v0 < full_vectors; v0 += chunk_vectors) {
+    const int vectors = std::min(chunk_vectors, full_vectors - v0);
+    const long p0 = static_cast<long>(v0) * kLanes;
+    dot_pass(g.a + m0 * g.lda + p0, g.lda, g.b + n0 * g.ldb + p0, g.ldb, m, n, vectors, partial,
+             first);
+    first = false;
+  }
+  if (tail > 0) {
+    // Zero-padded copies of the last partial vector of every row (no reads past the rows).
+    float* tails = buf.a.get(static_cast<long>(m + n) * kLanes);
+    const long p0 = static_cast<long>(full_vectors) * kLanes;
+    for (int r = 0; r < m + n; ++r) {
+      const float* src = r < m ? g.a + (m0 + r) * g.lda + p0 : g.b + (n0 + r - m) * g.ldb + p0;
+      float* dst = tails + static_cast<long>(r) * kLanes;
+      for (int t = 0; t < kLanes; ++t) dst[t] = t < tail ? src[t] : 0.0f;
+    }
+    dot_pass(tails, kLanes, tails + static_cast<long>(m) * kLanes, kLanes, m, n, 1, partial, first);
+  }
+  for (int i = 0; i < m; ++i) {
+    float* crow = g.c + static_cast<long>(m0 + i) * g.ldc + n0;
+    const float* prow = partial + i * ld;
+    for (int j = 0; j < n; ++j) {
+      const float* lanes = prow + static_cast<long>(j) * kLanes;
+      float sum = 0.0f;
+      for (int t = 0; t < kLanes; ++t) sum += lanes[t];
+      crow[j] = g.beta == 0.0f ? g.alpha * sum : g.alpha * sum + g.beta * crow[j];
+    }
+  }
+}
+
 inline const Blocking& blocking() {
   static const Blocking bl = [] {
     const CacheSizes& cs = cache_sizes();
+    const auto round_to = [](long value, long unit, long lo, long hi) {
+      return static_cast<int>(std::clamp((value / unit) * unit, lo, hi));
+    };
     Blocking b{};
-    // KC: an A micro-panel (MR×KC) plus a couple of B micro-panels (KC×NR) in half of L1 would
-    // force a tiny KC for wide NR; instead keep the A micro-panel well inside L1 and let B
-    // micro-panels stream from L2, with KC long enough to amortise the C tile update.
+    // KC: long enough to amortise the C tile update (2·MR·NR loads/stores per MR·NR·KC FMAs),
+    // short enough that an A micro-panel (MR×KC) sits in L1 beside a B micro-panel.
     b.kc = 256;
-    // NC: the packed B block (KC×NC) takes about half of L2.
-    long nc = (cs.l2 / 2) / (static_cast<long>(b.kc) * sizeof(float));
-    nc = std::max<long>(kNR, (nc / kNR) * kNR);
-    b.nc = static_cast<int>(std::min<long>(nc, 4096));
-    // MC: the A block is walked one micro-panel at a time, so MC only bounds the buffer and how
-    // often the B block is re-read from L2; keep the A block within L2 alongside B.
-    long mc = (cs.l2 / 4) / (static_cast<long>(b.kc) * sizeof(float));
-    mc = std::max<long>(kMR, (mc / kMR) * kMR);
-    b.mc = static_cast<int>(std::min<long>(mc, 40 * kMR));
-    b.direct_b_max_m = 4 * kMR;
-    b.b_panel_in_l1 = static_cast<long>(b.kc) * kNR * sizeof(float) <= cs.l1d / 2;
-    if (const char* t = std::getenv("SEPNET_GEMM_TUNE")) {  // TEMP tuning hook
-      int o = 0;
-      std::sscanf(t, "%d,%d,%d,%d,%d", &b.kc, &b.nc, &b.mc, &b.direct_b_max_m, &o);
-      b.b_panel_in_l1 = o != 0;
+    const long kc_bytes = static_cast<long>(b.kc) * sizeof(float);
+    // Loop order: if a B micro-panel (KC×NR) fits in half of L1 (AVX2 6×16: 16 KiB), BLIS
+    // order: it stays in L1 while every A micro-panel of the L2-resident A block passes over
+    // it, so MC fills half of L2 and the B block only has to live in L3. Otherwise (AVX-512
+    // 6×64: 64 KiB panels) the A micro-panel stays in L1 and B micro-panels stream from an
+    // L2-resident B block, so NC is what must fit in L2.
+    b.b_panel_in_l1 = kc_bytes * kNR <= cs.l1d / 2;
+    if (b.b_panel_in_l1) {
+      b.mc = round_to(cs.l2 / 2 / kc_bytes, kMR, kMR, 64L * kMR);
+      b.nc = round_to(cs.l3 / 8 / kc_bytes, kNR, kNR, 4096);
+    } else {
+      b.nc = round_to(cs.l2 / 2 / kc_bytes, kNR, kNR, 4096);
+      b.mc = round_to(cs.l2 / 4 / kc_bytes, kMR, kMR, 64L * kMR);
     }
+    b.direct_b_max_m = 4 * kMR;
+    b.dot_max_outputs = 4096;
     return b;
   }();
   return bl;
 }
 
-inline void gemm_range(const GemmArgs& g, const Blocking& bl, int m0, int m1, int n0, int n1) {
+enum class Path { packed, direct_b, dot };
+
+// Which algorithm suits the whole problem (measured on the training shapes, docs/gemm.md).
+inline Path choose_path(const GemmArgs& g, const Blocking& bl, int m, int n) {
+  const long k = g.k;
+  if (!g.trans_a && g.trans_b && static_cast<long>(m) * n <= bl.dot_max_outputs && k >= 256)
+    return Path::dot;
+  // B read in place only while all of it stays cached: its rows are far apart, so streaming
+  // it from memory through kc separate row streams misses far more than packing costs.
+  if (!g.trans_b && m <= bl.direct_b_max_m &&
+      k * n * static_cast<long>(sizeof(float)) <= cache_sizes().l2 / 4)
+    return Path::direct_b;
+  return Path::packed;
+}
+
+inline void gemm_range(Path path, const GemmArgs& g, const Blocking& bl, int m0, int m1, int n0,
+                       int n1) {
   if (m1 <= m0 || n1 <= n0) return;
-  if (!g.trans_b && m1 - m0 <= bl.direct_b_max_m)
-    gemm_block_direct_b(g, bl, m0, m1, n0, n1);
-  else
-    gemm_block_packed(g, bl, m0, m1, n0, n1);
+  switch (path) {
+    case Path::dot: gemm_dot(g, bl, m0, m1, n0, n1); return;
+    case Path::direct_b: gemm_block_direct_b(g, bl, m0, m1, n0, n1); return;
+    case Path::packed: gemm_block_packed(g, bl, m0, m1, n0, n1); return;
+  }
 }
 
 // Below this many flops per thread the fork/join costs more than it saves.
@@ -425,15 +566,17 @@ inline void sgemm_entry(bool trans_a, bool trans_b, int m, int n, int k, float a
   const Blocking& bl = blocking();
   const long flops = 2L * m * n * k;
   int threads = threads_for(flops, kMinFlopsPerThread);
-  const int n_panels = (n + kNR - 1) / kNR;
-  const int m_panels = (m + kMR - 1) / kMR;
+  const Path path = choose_path(g, bl, m, n);
+  const int unit_n = path == Path::dot ? kDotNB : kNR, unit_m = path == Path::dot ? kDotMB : kMR;
+  const int n_panels = (n + unit_n - 1) / unit_n;
+  const int m_panels = (m + unit_m - 1) / unit_m;
   // Split the larger panel count so each thread gets whole micro-panels; every element of C is
   // computed by exactly one thread in a fixed order, so results do not depend on scheduling.
   const bool split_n = n_panels >= m_panels || n_panels >= 4 * threads;
   const int panels = split_n ? n_panels : m_panels;
   threads = std::min(threads, panels);
   if (threads <= 1) {
-    gemm_range(g, bl, 0, m, 0, n);
+    gemm_range(path, g, bl, 0, m, 0, n);
     return;
   }
 #pragma omp parallel num_threads(threads)
@@ -442,9 +585,9 @@ inline void sgemm_entry(bool trans_a, bool trans_b, int m, int n, int k, float a
     const int first = static_cast<int>(static_cast<long>(panels) * t / nt);
     const int last = static_cast<int>(static_cast<long>(panels) * (t + 1) / nt);
     if (split_n)
-      gemm_range(g, bl, 0, m, first * kNR, std::min(n, last * kNR));
+      gemm_range(path, g, bl, 0, m, first * unit_n, std::min(n, last * unit_n));
     else
-      gemm_range(g, bl, first * kMR, std::min(m, last * kMR), 0, n);
+      gemm_range(path, g, bl, first * unit_m, std::min(m, last * unit_m), 0, n);
   }
 }
 
