@@ -1,7 +1,11 @@
 // sepnet train: one training run with per-epoch test evaluation, metrics.jsonl and checkpoints.
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "apps/commands.h"
+#include "core/io/atomic_file.h"
+#include "core/profiler.h"
 #include "core/train/experiment.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
@@ -11,7 +15,7 @@ namespace sepnet::app {
 namespace {
 struct TrainOptions {
   std::string model = "cnn", recipe = "seed", optimizer, loss, data = "data/mnist", out = "runs/train", resume, isa;
-  bool no_bn = false;
+  bool no_bn = false, profile = false;
   int epochs = 0, batch = 0, threads = 0;
   float lr = 0, momentum = 0, weight_decay = 0;
   uint64_t seed = 1;
@@ -53,7 +57,15 @@ void run(const TrainOptions& o, const CLI::App& cmd) {
                r.epoch, r.train.train_loss, r.train.train_accuracy, r.test_accuracy, r.test_loss,
                r.train.train_seconds, r.train.images_per_second);
   };
+  profiler::set_enabled(o.profile);
   const auto result = train::run_training(c, train_data, test_data, progress, on_epoch);
+  if (o.profile) {
+    const int64_t steps = (train_data.size() + c.batch - 1) / c.batch * static_cast<int64_t>(result.epochs.size());
+    const std::string table = profiler::report_markdown(profiler::snapshot(), steps);
+    fmt::print("\nper-layer profile ({} training steps of batch {}; forward and backward wall time per step):\n{}", steps,
+               c.batch, table);
+    write_file_atomically((std::filesystem::path(o.out) / "profile.md").string(), table);
+  }
   fmt::print("final test accuracy {:.2f}% | params {} | MACs/image {} | wrote {}/metrics.jsonl, model.safetensors, "
              "optimizer.safetensors\n",
              result.final_test_accuracy(), result.parameters, result.macs_per_image, o.out);
@@ -80,6 +92,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--resume", o->resume, "continue from this model.safetensors (optimizer.safetensors beside it)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-train", o->max_train, "use only the first N training images")->check(CLI::PositiveNumber);
+  cmd->add_flag("--profile", o->profile, "print per-layer forward/backward time, share and GFLOP/s (also profile.md)");
   add_machine_options(*cmd, o->threads, o->isa);
   cmd->callback([o, cmd] { run(*o, *cmd); });
 }

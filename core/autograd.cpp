@@ -1,5 +1,8 @@
 #include "core/autograd.h"
 
+#include "core/profiler.h"
+
+#include <chrono>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -25,6 +28,7 @@ Tensor make_result(const Shape& shape, std::vector<Tensor> inputs,
   for (Tensor& t : inputs)
     if (t.defined()) impl->inputs.push_back(t.impl_ptr());
   impl->backward_fn = std::move(backward_fn);
+  impl->profile_layer = profiler::current_layer();
   return out;
 }
 
@@ -50,9 +54,18 @@ void run_backward(TensorImpl& root) {
   }
 
   root.grad_data()[0] += 1.0f;
+  const bool profiling = profiler::enabled();
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     TensorImpl* node = *it;
-    if (node->backward_fn && node->grad) node->backward_fn(*node);
+    if (!node->backward_fn || !node->grad) continue;
+    if (!profiling) {
+      node->backward_fn(*node);
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    node->backward_fn(*node);
+    profiler::add_backward(node->profile_layer,
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   // Release the graph: saved activations, intermediate gradients, links to inputs.
   for (TensorImpl* node : order) {

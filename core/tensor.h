@@ -28,6 +28,7 @@ struct TensorImpl {
   // accumulates into the grads of `inputs`. Cleared after backward() so activations are freed.
   std::vector<std::shared_ptr<TensorImpl>> inputs;
   std::function<void(TensorImpl& self)> backward_fn;
+  int profile_layer = -1;  // the profiler scope the op ran in (core/profiler.h)
 
   int64_t numel() const { return shape_numel(shape); }
   float* data() { return storage->data() + offset; }

@@ -7,6 +7,30 @@
 namespace sepnet::kernels {
 
 namespace {
+// 2×2 stride-2 windows (every pool in the MNIST nets): branch-free selects the compiler can
+// keep in registers; same winner rule as the general loop (first maximum, NaN wins).
+void pool_plane_2x2(const PoolShape& s, const float* in, float* out, int32_t* arg) {
+  const int oh = s.out_h(), ow = s.out_w();
+  for (int oy = 0; oy < oh; ++oy) {
+    const float* r0 = in + (2 * oy) * s.in_w;
+    const float* r1 = r0 + s.in_w;
+    const int base = 2 * oy * s.in_w;
+    for (int ox = 0; ox < ow; ++ox) {
+      float best = r0[2 * ox];
+      int idx = base + 2 * ox;
+      const float cand[3] = {r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
+      const int cand_idx[3] = {base + 2 * ox + 1, base + s.in_w + 2 * ox, base + s.in_w + 2 * ox + 1};
+      for (int k = 0; k < 3; ++k) {
+        const bool take = (cand[k] > best || cand[k] != cand[k]) && best == best;
+        best = take ? cand[k] : best;
+        idx = take ? cand_idx[k] : idx;
+      }
+      out[oy * ow + ox] = best;
+      arg[oy * ow + ox] = idx;
+    }
+  }
+}
+
 void pool_plane(const PoolShape& s, const float* in, float* out, int32_t* arg) {
   const int oh = s.out_h(), ow = s.out_w();
   for (int oy = 0; oy < oh; ++oy)
@@ -39,8 +63,14 @@ void max_pool2d_forward(const PoolShape& s, const float* input, float* output, i
   const long planes = static_cast<long>(s.batch) * s.channels;
   const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(s.out_h()) * s.out_w();
   const int threads = threads_for(planes * in_plane, 1 << 14);
+  const bool two_by_two = s.kernel == 2 && s.stride == 2;
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-  for (long p = 0; p < planes; ++p) pool_plane(s, input + p * in_plane, output + p * out_plane, argmax + p * out_plane);
+  for (long p = 0; p < planes; ++p) {
+    if (two_by_two)
+      pool_plane_2x2(s, input + p * in_plane, output + p * out_plane, argmax + p * out_plane);
+    else
+      pool_plane(s, input + p * in_plane, output + p * out_plane, argmax + p * out_plane);
+  }
 }
 
 void max_pool2d_backward(const PoolShape& s, const float* grad_output, const int32_t* argmax, float* grad_input) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/profiler.h"
+
 namespace sepnet::models {
 
 namespace {
@@ -42,7 +44,15 @@ MobileNetV1::MobileNetV1(const MobileNetOptions& o, Rng& rng) : options_(o) {
   register_module("classifier", classifier_);
 }
 
-Tensor MobileNetV1::forward(const Tensor& x) { return classifier_->forward(features_->forward(x)); }
+Tensor MobileNetV1::forward(const Tensor& x) {
+  Tensor h;
+  {
+    profiler::Scope scope("features");
+    h = features_->forward(x);
+  }
+  profiler::Scope scope("classifier");
+  return classifier_->forward(h);
+}
 
 std::string MobileNetV1::describe() const {
   return "MobileNetV1(alpha=" + std::to_string(options_.width_multiplier).substr(0, 4) +

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/ops.h"
+#include "core/profiler.h"
 
 namespace sepnet::models {
 
@@ -55,7 +56,15 @@ SeedNet::SeedNet(const std::string& architecture, bool batch_norm, Rng& rng)
   register_module("fc_module", fc_);
 }
 
-Tensor SeedNet::forward(const Tensor& x) { return fc_->forward(ops::flatten(conv_->forward(x))); }
+Tensor SeedNet::forward(const Tensor& x) {
+  Tensor features;
+  {
+    profiler::Scope scope("conv_module");
+    features = ops::flatten(conv_->forward(x));
+  }
+  profiler::Scope scope("fc_module");
+  return fc_->forward(features);
+}
 
 std::string SeedNet::describe() const { return architecture_ + (batch_norm_ ? "+BN" : " (no BN)"); }
 

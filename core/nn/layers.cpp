@@ -1,9 +1,11 @@
 #include "core/nn/layers.h"
 
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 
 #include "core/ops.h"
+#include "core/profiler.h"
 
 namespace sepnet::nn {
 
@@ -109,7 +111,18 @@ void Sequential::add(std::shared_ptr<Module> layer) { register_module(std::to_st
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& [name, layer] : children()) h = layer->forward(h);
+  if (!profiler::enabled()) {
+    for (auto& [name, layer] : children()) h = layer->forward(h);
+    return h;
+  }
+  for (auto& [name, layer] : children()) {
+    profiler::Scope scope(name, layer->describe());
+    const int64_t macs = layer->children().empty() ? layer->macs(h.shape()) : 0;
+    const auto start = std::chrono::steady_clock::now();
+    h = layer->forward(h);
+    if (layer->children().empty())
+      profiler::add_forward(scope.id(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), macs);
+  }
   return h;
 }
 

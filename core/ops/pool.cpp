@@ -15,12 +15,14 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride) {
                                           " do not fit input " + shape_to_string(x.shape()));
   const kernels::PoolShape s{static_cast<int>(x.dim(0)), static_cast<int>(x.dim(1)), static_cast<int>(x.dim(2)),
                              static_cast<int>(x.dim(3)), kernel, stride};
-  auto argmax = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(s.batch) * s.channels * s.out_h() * s.out_w());
+  // Winner indices live in pooled float-sized storage (same size as int32): reused every step.
+  static_assert(sizeof(float) == sizeof(int32_t));
+  auto argmax = make_storage(static_cast<int64_t>(s.batch) * s.channels * s.out_h() * s.out_w(), false);
   auto xi = x.impl_ptr();
   Tensor y = make_result({s.batch, s.channels, s.out_h(), s.out_w()}, {x}, [s, argmax, xi](TensorImpl& self) {
-    kernels::max_pool2d_backward(s, self.grad->data(), argmax->data(), xi->grad_data());
+    kernels::max_pool2d_backward(s, self.grad->data(), reinterpret_cast<const int32_t*>(argmax->data()), xi->grad_data());
   });
-  kernels::max_pool2d_forward(s, x.data(), y.data(), argmax->data());
+  kernels::max_pool2d_forward(s, x.data(), y.data(), reinterpret_cast<int32_t*>(argmax->data()));
   return y;
 }
 

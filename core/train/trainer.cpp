@@ -6,6 +6,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/profiler.h"
 
 namespace sepnet::train {
 
@@ -55,14 +56,25 @@ EpochResult train_epoch(nn::Module& model, optim::Optimizer& optimizer, const da
     sampler.gather(b, data, x, labels);
     optimizer.zero_grad();
     Tensor logits = model.forward(x);
-    Tensor loss = classification_loss(loss_kind, logits, labels);
+    Tensor loss;
+    {
+      profiler::Scope scope("loss", loss_kind);
+      const auto t = Clock::now();
+      loss = classification_loss(loss_kind, logits, labels);
+      if (profiler::enabled()) profiler::add_forward(scope.id(), seconds_since(t), 0);
+    }
     const int64_t n = static_cast<int64_t>(labels.size());
     for (int64_t i = 0; i < n; ++i)
       correct += argmax_row(logits.data() + i * logits.dim(1), logits.dim(1)) == labels[static_cast<size_t>(i)];
     loss_sum += static_cast<double>(loss.item()) * static_cast<double>(n);
     seen += n;
     loss.backward();
-    optimizer.step();
+    {
+      profiler::Scope scope("optimizer", optimizer.name() + " step");
+      const auto t = Clock::now();
+      optimizer.step();
+      if (profiler::enabled()) profiler::add_forward(scope.id(), seconds_since(t), 0);
+    }
     if (progress && (b + 1 == batches || seconds_since(last_report) > 1.0)) {
       last_report = Clock::now();
       const double elapsed = seconds_since(start);

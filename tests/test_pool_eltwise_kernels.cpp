@@ -1,0 +1,87 @@
+// Max-pool, batch-norm and element-wise kernels against plain definitions, at 1 and 2 threads.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <omp.h>
+#include <vector>
+
+#include "core/random.h"
+#include "kernels/batchnorm.h"
+#include "kernels/pool.h"
+
+using namespace sepnet;
+using namespace sepnet::kernels;
+
+TEST_CASE("max_pool2d_forward equals the reference, ties and NaN included", "[kernels][pool]") {
+  Rng rng(1);
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (int trial = 0; trial < 40; ++trial) {
+      const int k = trial % 3 == 0 ? 3 : 2, stride = trial % 5 == 0 ? 1 : 2;
+      PoolShape s{1 + static_cast<int>(rng.below(3)), 1 + static_cast<int>(rng.below(5)),
+                  k + static_cast<int>(rng.below(13)), k + static_cast<int>(rng.below(13)), k, stride};
+      std::vector<float> in(static_cast<size_t>(s.batch) * s.channels * s.in_h * s.in_w);
+      // Few distinct values so ties are common; an occasional NaN.
+      for (float& v : in) v = rng.below(50) == 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(rng.below(4));
+      const size_t out_size = static_cast<size_t>(s.batch) * s.channels * s.out_h() * s.out_w();
+      std::vector<float> out(out_size + 1, 7.0f), ref(out_size);
+      std::vector<int32_t> arg(out_size + 1, -5), ref_arg(out_size);
+      max_pool2d_forward(s, in.data(), out.data(), arg.data());
+      max_pool2d_forward_reference(s, in.data(), ref.data(), ref_arg.data());
+      INFO("k=" << k << " stride=" << stride << " " << s.in_h << "x" << s.in_w << " threads=" << threads);
+      for (size_t i = 0; i < out_size; ++i) {
+        REQUIRE(arg[i] == ref_arg[i]);
+        REQUIRE((out[i] == ref[i] || (std::isnan(out[i]) && std::isnan(ref[i]))));
+      }
+      CHECK(out[out_size] == 7.0f);  // sentinel untouched
+      CHECK(arg[out_size] == -5);
+    }
+  }
+  omp_set_num_threads(2);
+}
+
+TEST_CASE("batchnorm kernels equal a double-precision definition", "[kernels][batchnorm]") {
+  Rng rng(2);
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    BatchNormShape s{3, 5, 37};
+    const size_t n = static_cast<size_t>(s.batch) * s.channels * s.spatial;
+    std::vector<float> x(n), dy(n), gamma(5), beta(5);
+    for (float& v : x) v = rng.uniform(-3, 5);
+    for (float& v : dy) v = rng.uniform(-1, 1);
+    for (int c = 0; c < 5; ++c) gamma[c] = rng.uniform(0.5f, 2), beta[c] = rng.uniform(-1, 1);
+    std::vector<float> y(n), mean(5), var(5), invstd(5), dx(n, 0.5f), dgamma(5, 0.25f), dbeta(5, -0.25f);
+    batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), 1e-5f, y.data(), mean.data(), var.data(), invstd.data());
+    batchnorm_backward(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx.data(), dgamma.data(), dbeta.data());
+    for (int c = 0; c < s.channels; ++c) {
+      double m = 0, v = 0, sdy = 0, sdyx = 0;
+      const double count = static_cast<double>(s.batch) * s.spatial;
+      auto at = [&](int b, long i) { return (static_cast<size_t>(b) * s.channels + c) * s.spatial + i; };
+      for (int b = 0; b < s.batch; ++b)
+        for (long i = 0; i < s.spatial; ++i) m += x[at(b, i)];
+      m /= count;
+      for (int b = 0; b < s.batch; ++b)
+        for (long i = 0; i < s.spatial; ++i) v += (x[at(b, i)] - m) * (x[at(b, i)] - m);
+      v /= count;
+      const double is = 1.0 / std::sqrt(v + 1e-5);
+      CHECK(mean[c] == Approx(m).epsilon(1e-5));
+      CHECK(var[c] == Approx(v).epsilon(1e-5));
+      for (int b = 0; b < s.batch; ++b)
+        for (long i = 0; i < s.spatial; ++i) {
+          const double xhat = (x[at(b, i)] - m) * is;
+          REQUIRE(y[at(b, i)] == Approx(gamma[c] * xhat + beta[c]).margin(1e-5));
+          sdy += dy[at(b, i)];
+          sdyx += dy[at(b, i)] * xhat;
+        }
+      CHECK(dgamma[c] == Approx(0.25 + sdyx).margin(1e-4));
+      CHECK(dbeta[c] == Approx(-0.25 + sdy).margin(1e-4));
+      for (int b = 0; b < s.batch; ++b)
+        for (long i = 0; i < s.spatial; ++i) {
+          const double xhat = (x[at(b, i)] - m) * is;
+          const double expected = 0.5 + gamma[c] * is * (dy[at(b, i)] - sdy / count - xhat * sdyx / count);
+          REQUIRE(dx[at(b, i)] == Approx(expected).margin(1e-4));
+        }
+    }
+  }
+  omp_set_num_threads(2);
+}
