@@ -1,6 +1,7 @@
-// conv2d: depthwise convs (groups == C_in == C_out) run the direct depthwise kernels; every
-// other conv runs per image and group as GEMM, on im2col columns (or on the input itself for
-// 1×1 stride-1 convs, which need no im2col). Images are split across threads; each thread owns
+// conv2d: depthwise convs (groups == C_in == C_out) run the direct depthwise kernels, 1×1
+// stride-1 convs (groups == 1) the pointwise kernels (GEMM on the input itself, no im2col);
+// every other conv runs per image and group as GEMM on im2col columns (grouped 1×1 convs skip
+// the im2col). Images are split across threads; each thread owns
 // its column buffer and weight-gradient partial, summed in thread order (deterministic).
 #include <algorithm>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
 #include "kernels/parallel.h"
+#include "kernels/pointwise.h"
 
 namespace sepnet::ops {
 
@@ -24,6 +26,7 @@ struct ConvParams {
   int out_w() const { return (in_w + 2 * pad - kernel_w) / stride + 1; }
   bool depthwise() const { return groups == in_channels && out_channels == in_channels; }
   bool pointwise() const { return kernel_h == 1 && kernel_w == 1 && stride == 1 && pad == 0; }
+  bool dense_pointwise() const { return pointwise() && groups == 1; }
   int in_per_group() const { return in_channels / groups; }
   int out_per_group() const { return out_channels / groups; }
   long in_plane() const { return static_cast<long>(in_h) * in_w; }
@@ -34,6 +37,9 @@ struct ConvParams {
   }
   kernels::DepthwiseShape depthwise_shape() const {
     return {batch, in_channels, in_h, in_w, kernel_h, kernel_w, stride, pad};
+  }
+  kernels::PointwiseShape pointwise_shape() const {
+    return {batch, in_channels, out_channels, static_cast<int>(in_plane())};
   }
 };
 
@@ -169,6 +175,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
         kernels::depthwise_conv2d_backward_weight(s, xi->data(), gy, gw ? gw : scratch_w.data(),
                                                   gb ? gb : (bi ? scratch_b.data() : nullptr));
       }
+    } else if (p.dense_pointwise()) {
+      const auto s = p.pointwise_shape();
+      if (gx) kernels::pointwise_conv2d_backward_input(s, gy, wi->data(), gx);
+      if (gw || gb) {
+        std::vector<float> scratch_w(gw ? 0 : wi->numel());
+        kernels::pointwise_conv2d_backward_weight(s, xi->data(), gy, gw ? gw : scratch_w.data(), gb);
+      }
     } else {
       conv_backward_gemm(p, xi->data(), wi->data(), gy, gx, gw, gb);
     }
@@ -176,6 +189,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
   const float* b = bias.defined() ? bias.data() : nullptr;
   if (p.depthwise())
     kernels::depthwise_conv2d_forward(p.depthwise_shape(), x.data(), weight.data(), b, y.data(), false);
+  else if (p.dense_pointwise())
+    kernels::pointwise_conv2d_forward(p.pointwise_shape(), x.data(), weight.data(), b, y.data());
   else
     conv_forward_gemm(p, x.data(), weight.data(), b, y.data());
   return y;
