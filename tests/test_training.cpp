@@ -78,3 +78,27 @@ TEST_CASE("a small conv net fits a separable task", "[training]") {
 TEST_CASE("a small depthwise-separable net fits the same task", "[training]") {
   CHECK(train_and_measure(true) < 0.03f);
 }
+
+TEST_CASE("the same seed and thread count give bit-identical training", "[training][determinism]") {
+  auto run = [](uint64_t seed) {
+    Rng rng(seed);
+    nn::Sequential net{std::make_shared<nn::Conv2d>(nn::Conv2dOptions{1, 4, 3}, rng), std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::BatchNorm2d>(4), std::make_shared<nn::MaxPool2d>(2),
+                       std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(64, 3, rng)};
+    optim::Sgd sgd(net.parameters(), {.lr = 0.05f, .momentum = 0.9f});
+    Tensor x;
+    std::vector<int32_t> labels;
+    std::vector<float> losses;
+    for (int step = 0; step < 20; ++step) {
+      make_batch(rng, 16, x, labels);
+      sgd.zero_grad();
+      Tensor loss = ops::cross_entropy(net.forward(x), labels);
+      losses.push_back(loss.item());
+      loss.backward();
+      sgd.step();
+    }
+    return losses;
+  };
+  CHECK(run(5) == run(5));
+  CHECK(run(5) != run(6));
+}
