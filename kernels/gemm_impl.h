@@ -306,7 +306,14 @@ inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int
       for (int ic = m0; ic < m1; ic += bl.mc) {
         const int mc = std::min(bl.mc, m1 - ic);
         pack_a(g, ic, mc, pc, kc, ap);
-        if (bl.b_panel_in_l1) {
+        // Short K with a C block too big to stay cached: sweep the (L2-resident) B block whole
+        // per A micro-panel, so C is written as MR sequential row streams the prefetcher can
+        // follow, instead of MC rows advancing one tile at a time (stalls on C misses).
+        const long l2 = cache_sizes().l2;
+        const bool c_streams = static_cast<long>(kc) * nc * sizeof(float) <= l2 / 2 &&
+                               static_cast<long>(mc) * nc * sizeof(float) > l2 / 4;
+        const bool b_panel_outer = bl.b_panel_in_l1 && !c_streams;
+        if (b_panel_outer) {
           for (int jr = 0; jr < nc; jr += kNR) {
             const int cols = std::min(kNR, nc - jr);
             const int vecs = vectors_for(cols);
