@@ -310,8 +310,8 @@ inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int
         // per A micro-panel, so C is written as MR sequential row streams the prefetcher can
         // follow, instead of MC rows advancing one tile at a time (stalls on C misses).
         const long l2 = cache_sizes().l2;
-        const bool c_streams = static_cast<long>(kc) * nc * sizeof(float) <= l2 / 2 &&
-                               static_cast<long>(mc) * nc * sizeof(float) > l2 / 4;
+        const bool c_streams = static_cast<long>(kc) * nc * 4 <= l2 / 2 &&
+                               static_cast<long>(mc) * nc * 4 > l2 / 4;
         const bool b_panel_outer = bl.b_panel_in_l1 && !c_streams;
         if (b_panel_outer) {
           for (int jr = 0; jr < nc; jr += kNR) {
