@@ -410,7 +410,10 @@ std::string cpu_model_name() {
 
 MachineInfo probe_machine() {
   MachineInfo m;
-  m.cpu_model = fmt::format("{} ({} logical CPUs)", cpu_model_name(), std::thread::hardware_concurrency());
+  m.cpu_model = cpu_model_name();
+  m.logical_cpus = static_cast<int>(std::thread::hardware_concurrency());
+  std::ifstream loadavg("/proc/loadavg");
+  if (!(loadavg >> m.load_average)) m.load_average = -1;
   m.isa = kernels::isa_name(kernels::active_isa());
   if (kernels::active_isa() != kernels::best_supported_isa())
     m.isa += fmt::format(" (forced; best supported: {})", kernels::isa_name(kernels::best_supported_isa()));
@@ -495,10 +498,22 @@ std::vector<KernelResult> run_cases(const std::vector<KernelCase>& cases, const 
 
 // ---------------------------------------------------------------- reports
 std::vector<std::string> header_lines(const MachineInfo& machine) {
-  return {fmt::format("CPU: {}", machine.cpu_model), fmt::format("ISA path: {}", machine.isa),
-          fmt::format("threads: {}", machine.threads),
-          fmt::format("measured peak: {:.1f} GFLOP/s FP32", machine.peak_gflops),
-          fmt::format("measured bandwidth: {:.1f} GB/s (STREAM triad)", machine.bandwidth_gbs)};
+  std::vector<std::string> lines;
+  lines.push_back(machine.logical_cpus > 0
+                      ? fmt::format("CPU: {} ({} logical CPUs)", machine.cpu_model, machine.logical_cpus)
+                      : fmt::format("CPU: {}", machine.cpu_model));
+  lines.push_back(fmt::format("ISA path: {}", machine.isa));
+  lines.push_back(fmt::format("threads: {}", machine.threads));
+  lines.push_back(fmt::format("measured peak: {:.1f} GFLOP/s FP32", machine.peak_gflops));
+  lines.push_back(fmt::format("measured bandwidth: {:.1f} GB/s (STREAM triad)", machine.bandwidth_gbs));
+  if (machine.load_average >= 0) {
+    // Other processes on the cores stall every OpenMP barrier for a scheduler slice.
+    const bool busy = machine.threads > 1 && machine.logical_cpus > 0 &&
+                      machine.load_average + machine.threads > machine.logical_cpus + 0.5;
+    lines.push_back(fmt::format("load average before the run: {:.2f}{}", machine.load_average,
+                                busy ? " (busy machine: multi-threaded timings are unreliable)" : ""));
+  }
+  return lines;
 }
 
 std::string format_table(const std::vector<KernelResult>& results, const MachineInfo& machine) {

@@ -39,6 +39,8 @@ struct MachineInfo {
   int threads = 1;
   double peak_gflops = 0;
   double bandwidth_gbs = 0;
+  double load_average = -1;  // 1-minute load average before the run (/proc/loadavg); < 0 if unknown
+  int logical_cpus = 0;
 };
 
 // CPU model name from /proc/cpuinfo ("unknown CPU" if it cannot be read).
