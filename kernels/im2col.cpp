@@ -24,14 +24,13 @@ inline void valid_range(int out_w, int stride, int offset, int width, int& lo, i
   lo = std::min(lo, hi);
 }
 
-void im2col_channels(const ConvGeometry& g, const float* image, float* columns, int c0, int c1) {
+void im2col_channels(const ConvGeometry& g, const float* image, float* columns, long ld, int c0, int c1) {
   const int oh = g.out_h(), ow = g.out_w(), s = g.stride;
-  const long plane = static_cast<long>(oh) * ow;
   for (int c = c0; c < c1; ++c) {
     const float* src_c = image + static_cast<long>(c) * g.in_h * g.in_w;
-    float* dst = columns + static_cast<long>(c) * g.kernel_h * g.kernel_w * plane;
+    float* dst = columns + static_cast<long>(c) * g.kernel_h * g.kernel_w * ld;
     for (int ki = 0; ki < g.kernel_h; ++ki)
-      for (int kj = 0; kj < g.kernel_w; ++kj, dst += plane) {
+      for (int kj = 0; kj < g.kernel_w; ++kj, dst += ld) {
         int lo, hi;
         valid_range(ow, s, kj - g.pad, g.in_w, lo, hi);
         for (int oy = 0; oy < oh; ++oy) {
@@ -55,14 +54,13 @@ void im2col_channels(const ConvGeometry& g, const float* image, float* columns, 
   }
 }
 
-void col2im_channels(const ConvGeometry& g, const float* columns, float* image_grad, int c0, int c1) {
+void col2im_channels(const ConvGeometry& g, const float* columns, long ld, float* image_grad, int c0, int c1) {
   const int oh = g.out_h(), ow = g.out_w(), s = g.stride;
-  const long plane = static_cast<long>(oh) * ow;
   for (int c = c0; c < c1; ++c) {
     float* dst_c = image_grad + static_cast<long>(c) * g.in_h * g.in_w;
-    const float* src = columns + static_cast<long>(c) * g.kernel_h * g.kernel_w * plane;
+    const float* src = columns + static_cast<long>(c) * g.kernel_h * g.kernel_w * ld;
     for (int ki = 0; ki < g.kernel_h; ++ki)
-      for (int kj = 0; kj < g.kernel_w; ++kj, src += plane) {
+      for (int kj = 0; kj < g.kernel_w; ++kj, src += ld) {
         int lo, hi;
         valid_range(ow, s, kj - g.pad, g.in_w, lo, hi);
         for (int oy = 0; oy < oh; ++oy) {
@@ -91,28 +89,36 @@ int threads_for_channels(const ConvGeometry& g) {
 }  // namespace
 
 void im2col(const ConvGeometry& g, const float* image, float* columns) {
+  im2col(g, image, columns, g.column_cols());
+}
+
+void im2col(const ConvGeometry& g, const float* image, float* columns, long ld) {
   const int threads = threads_for_channels(g);
   if (threads <= 1) {
-    im2col_channels(g, image, columns, 0, g.channels);
+    im2col_channels(g, image, columns, ld, 0, g.channels);
     return;
   }
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    im2col_channels(g, image, columns, g.channels * t / nt, g.channels * (t + 1) / nt);
+    im2col_channels(g, image, columns, ld, g.channels * t / nt, g.channels * (t + 1) / nt);
   }
 }
 
 void col2im_accumulate(const ConvGeometry& g, const float* columns, float* image_grad) {
+  col2im_accumulate(g, columns, g.column_cols(), image_grad);
+}
+
+void col2im_accumulate(const ConvGeometry& g, const float* columns, long ld, float* image_grad) {
   const int threads = threads_for_channels(g);
   if (threads <= 1) {
-    col2im_channels(g, columns, image_grad, 0, g.channels);
+    col2im_channels(g, columns, ld, image_grad, 0, g.channels);
     return;
   }
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    col2im_channels(g, columns, image_grad, g.channels * t / nt, g.channels * (t + 1) / nt);
+    col2im_channels(g, columns, ld, image_grad, g.channels * t / nt, g.channels * (t + 1) / nt);
   }
 }
 

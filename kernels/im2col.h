@@ -20,6 +20,11 @@ void im2col(const ConvGeometry& g, const float* image, float* columns);
 // image_grad += col2im(columns)  (accumulates: overlapping windows sum)
 void col2im_accumulate(const ConvGeometry& g, const float* columns, float* image_grad);
 
+// The same with a row stride ld >= column_cols(): lets a caller lay several images' columns
+// side by side ([rows × (images·OH·OW)]) and run one GEMM over a whole batch.
+void im2col(const ConvGeometry& g, const float* image, float* columns, long ld);
+void col2im_accumulate(const ConvGeometry& g, const float* columns, long ld, float* image_grad);
+
 void im2col_reference(const ConvGeometry& g, const float* image, float* columns);
 void col2im_accumulate_reference(const ConvGeometry& g, const float* columns, float* image_grad);
 

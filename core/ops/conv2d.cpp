@@ -64,95 +64,102 @@ ConvParams check_conv(const Tensor& x, const Tensor& w, const Tensor& b, int str
   return p;
 }
 
-// Threads that split the batch; with fewer images than threads, GEMM threads internally instead.
-int batch_threads(const ConvParams& p) {
-  int t = kernels::available_threads();
-  return p.batch >= t ? t : 1;
+// Images per GEMM: several images' columns side by side ([K × images·OH·OW]) make one wider
+// GEMM instead of many tiny ones, but the chunk stays about L2-sized (64 Ki floats): measured on
+// the MNIST convs, whole-batch GEMMs (6×36864×25) were slower than this, since their columns
+// spill to L3 between im2col and GEMM.
+int chunk_images(const ConvParams& p) {
+  const long per_image = p.group_k() * p.out_plane();
+  const long fit = std::max(1L, (64L << 10) / std::max(1L, per_image));
+  return static_cast<int>(std::min<long>(fit, p.batch));
 }
 
-// Y[n] (C_out × P) = W · columns(X[n]) + bias, for every image and group.
+float* scratch(std::shared_ptr<Storage>& s, long count) {
+  if (!s || s->size() < count) s = make_storage(count, false);
+  return s->data();
+}
+
+long x_offset(const ConvParams& p, int n, int g) {
+  return (static_cast<long>(n) * p.in_channels + static_cast<long>(g) * p.in_per_group()) * p.in_plane();
+}
+long y_offset(const ConvParams& p, int n, int g) {
+  return (static_cast<long>(n) * p.out_channels + static_cast<long>(g) * p.out_per_group()) * p.out_plane();
+}
+
+// columns[:, i·P : (i+1)·P] = im2col(image n0 + i), images split across threads.
+void batch_im2col(const ConvParams& p, const float* x, int g, int n0, int nb, float* columns) {
+  const long P = p.out_plane(), ld = nb * P;
+  const int threads = kernels::threads_for(nb * p.group_k() * P, 1L << 15);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (int i = 0; i < nb; ++i) kernels::im2col(p.group_geometry(), x + x_offset(p, n0 + i, g), columns + i * P, ld);
+}
+
+// Y[n][g] (C_out/g × P) = W_g · columns(X[n][g]) + bias, one GEMM per group and chunk of images.
 void conv_forward_gemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* y) {
-  const int threads = batch_threads(p);
-  const long cols = p.out_plane(), k = p.group_k();
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    std::vector<float> columns(p.pointwise() ? 0 : static_cast<size_t>(k * cols));
-#pragma omp for schedule(static)
-    for (int n = 0; n < p.batch; ++n)
-      for (int g = 0; g < p.groups; ++g) {
-        const float* xg = x + (static_cast<long>(n) * p.in_channels + g * p.in_per_group()) * p.in_plane();
-        float* yg = y + (static_cast<long>(n) * p.out_channels + g * p.out_per_group()) * cols;
-        const float* b_matrix = xg;
-        if (!p.pointwise()) {
-          kernels::im2col(p.group_geometry(), xg, columns.data());
-          b_matrix = columns.data();
+  const long P = p.out_plane(), k = p.group_k();
+  const int cog = p.out_per_group(), chunk = chunk_images(p);
+  std::shared_ptr<Storage> columns_buffer, out_buffer;
+  for (int g = 0; g < p.groups; ++g)
+    for (int n0 = 0; n0 < p.batch; n0 += chunk) {
+      const int nb = std::min(chunk, p.batch - n0);
+      const long ld = nb * P;
+      float* columns = scratch(columns_buffer, k * ld);
+      float* out = scratch(out_buffer, cog * ld);
+      batch_im2col(p, x, g, n0, nb, columns);
+      kernels::sgemm(false, false, cog, static_cast<int>(ld), static_cast<int>(k), 1.0f, w + g * cog * k,
+                     static_cast<int>(k), columns, static_cast<int>(ld), 0.0f, out, static_cast<int>(ld));
+      // [C_out/g × images·P] back to NCHW, adding the bias on the way.
+      const int threads = kernels::threads_for(cog * ld, 1L << 15);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+      for (int i = 0; i < nb; ++i)
+        for (int o = 0; o < cog; ++o) {
+          const float* src = out + o * ld + i * P;
+          float* dst = y + y_offset(p, n0 + i, g) + o * P;
+          const float b = bias ? bias[g * cog + o] : 0.0f;
+          for (long j = 0; j < P; ++j) dst[j] = src[j] + b;
         }
-        kernels::sgemm(false, false, p.out_per_group(), static_cast<int>(cols), static_cast<int>(k), 1.0f,
-                       w + g * p.out_per_group() * k, static_cast<int>(k), b_matrix, static_cast<int>(cols),
-                       0.0f, yg, static_cast<int>(cols));
-        if (bias)
-          for (int o = 0; o < p.out_per_group(); ++o) {
-            const float bv = bias[g * p.out_per_group() + o];
-            float* row = yg + o * cols;
-            for (long i = 0; i < cols; ++i) row[i] += bv;
-          }
-      }
-  }
+    }
 }
 
 void conv_backward_gemm(const ConvParams& p, const float* x, const float* w, const float* gy, float* gx,
                         float* gw, float* gb) {
-  const int threads = batch_threads(p);
-  const long cols = p.out_plane(), k = p.group_k();
-  const long w_size = static_cast<long>(p.out_channels) * k;
-  // Per-thread weight-gradient partials, summed in thread order afterwards.
-  std::vector<float> partials(gw ? static_cast<size_t>(threads * w_size) : 0, 0.0f);
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const int t = omp_get_thread_num();  // 0 when the region is not active
-    float* my_gw = gw ? partials.data() + t * w_size : nullptr;
-    std::vector<float> columns(p.pointwise() ? 0 : static_cast<size_t>(k * cols));
-    std::vector<float> grad_columns(p.pointwise() || !gx ? 0 : static_cast<size_t>(k * cols));
-#pragma omp for schedule(static)
-    for (int n = 0; n < p.batch; ++n)
-      for (int g = 0; g < p.groups; ++g) {
-        const long x_off = (static_cast<long>(n) * p.in_channels + g * p.in_per_group()) * p.in_plane();
-        const float* gyg = gy + (static_cast<long>(n) * p.out_channels + g * p.out_per_group()) * cols;
-        const float* wg = w + g * p.out_per_group() * k;
-        if (my_gw) {  // dW_g += dY_g · columnsᵀ
-          const float* b_matrix = x + x_off;
-          if (!p.pointwise()) {
-            kernels::im2col(p.group_geometry(), x + x_off, columns.data());
-            b_matrix = columns.data();
-          }
-          kernels::sgemm(false, true, p.out_per_group(), static_cast<int>(k), static_cast<int>(cols), 1.0f, gyg,
-                         static_cast<int>(cols), b_matrix, static_cast<int>(cols), 1.0f,
-                         my_gw + g * p.out_per_group() * k, static_cast<int>(k));
-        }
-        if (gx) {  // dcolumns = W_gᵀ · dY_g, scattered back by col2im
-          if (p.pointwise()) {
-            kernels::sgemm(true, false, static_cast<int>(k), static_cast<int>(cols), p.out_per_group(), 1.0f, wg,
-                           static_cast<int>(k), gyg, static_cast<int>(cols), 1.0f, gx + x_off, static_cast<int>(cols));
-          } else {
-            kernels::sgemm(true, false, static_cast<int>(k), static_cast<int>(cols), p.out_per_group(), 1.0f, wg,
-                           static_cast<int>(k), gyg, static_cast<int>(cols), 0.0f, grad_columns.data(),
-                           static_cast<int>(cols));
-            kernels::col2im_accumulate(p.group_geometry(), grad_columns.data(), gx + x_off);
-          }
-        }
+  const long P = p.out_plane(), k = p.group_k();
+  const int cog = p.out_per_group(), chunk = chunk_images(p);
+  std::shared_ptr<Storage> columns_buffer, grad_out_buffer, grad_columns_buffer;
+  for (int g = 0; g < p.groups; ++g)
+    for (int n0 = 0; n0 < p.batch; n0 += chunk) {
+      const int nb = std::min(chunk, p.batch - n0);
+      const long ld = nb * P;
+      // dY of the chunk as one [C_out/g × images·P] matrix.
+      float* grad_out = scratch(grad_out_buffer, cog * ld);
+      const int threads = kernels::threads_for(cog * ld, 1L << 15);
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+      for (int i = 0; i < nb; ++i)
+        for (int o = 0; o < cog; ++o)
+          std::memcpy(grad_out + o * ld + i * P, gy + y_offset(p, n0 + i, g) + o * P, sizeof(float) * P);
+      if (gw) {  // dW_g += dY · columnsᵀ
+        float* columns = scratch(columns_buffer, k * ld);
+        batch_im2col(p, x, g, n0, nb, columns);
+        kernels::sgemm(false, true, cog, static_cast<int>(k), static_cast<int>(ld), 1.0f, grad_out,
+                       static_cast<int>(ld), columns, static_cast<int>(ld), 1.0f, gw + g * cog * k, static_cast<int>(k));
       }
-  }
-  if (gw)
-    for (int t = 0; t < threads; ++t)
-      for (long i = 0; i < w_size; ++i) gw[i] += partials[t * w_size + i];
-  if (gb)
-    for (int n = 0; n < p.batch; ++n)
-      for (int o = 0; o < p.out_channels; ++o) {
-        const float* row = gy + (static_cast<long>(n) * p.out_channels + o) * cols;
-        float s = 0.0f;
-        for (long i = 0; i < cols; ++i) s += row[i];
-        gb[o] += s;
+      if (gx) {  // dcolumns = W_gᵀ · dY, scattered back into each image by col2im
+        float* grad_columns = scratch(grad_columns_buffer, k * ld);
+        kernels::sgemm(true, false, static_cast<int>(k), static_cast<int>(ld), cog, 1.0f, w + g * cog * k,
+                       static_cast<int>(k), grad_out, static_cast<int>(ld), 0.0f, grad_columns, static_cast<int>(ld));
+        const int col_threads = kernels::threads_for(nb * k * P, 1L << 15);
+#pragma omp parallel for num_threads(col_threads) schedule(static) if (col_threads > 1)
+        for (int i = 0; i < nb; ++i)
+          kernels::col2im_accumulate(p.group_geometry(), grad_columns + i * P, ld, gx + x_offset(p, n0 + i, g));
       }
+      if (gb)
+        for (int o = 0; o < cog; ++o) {
+          const float* row = grad_out + o * ld;
+          float sum = 0.0f;
+          for (long j = 0; j < ld; ++j) sum += row[j];
+          gb[g * cog + o] += sum;
+        }
+    }
 }
 
 }  // namespace
