@@ -14,6 +14,19 @@ inline float* plane(float* p, const BatchNormShape& s, int n, int c) {
   return p + (static_cast<long>(n) * s.channels + c) * s.spatial;
 }
 // Work is split by channel, so never more threads than channels.
+// Sums in 8 interleaved lanes, combined in a fixed order: the compiler vectorizes this (it may
+// not reorder a single float accumulator), and the result is still run-to-run deterministic.
+constexpr int kLanes = 8;
+template <class F>
+inline float lane_sum(long n, F&& term) {
+  float acc[kLanes] = {};
+  long i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += term(i + l);
+  for (; i < n; ++i) acc[0] += term(i);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 int channel_threads(const BatchNormShape& s) {
   int t = threads_for(static_cast<long>(s.batch) * s.channels * s.spatial, 1 << 15);
   return t < s.channels ? t : s.channels;
@@ -30,18 +43,14 @@ void batchnorm_forward_train(const BatchNormShape& s, const float* x, const floa
     double sum = 0.0;
     for (int n = 0; n < s.batch; ++n) {
       const float* xp = plane(x, s, n, c);
-      float partial = 0.0f;
-      for (long i = 0; i < s.spatial; ++i) partial += xp[i];
-      sum += partial;
+      sum += lane_sum(s.spatial, [xp](long i) { return xp[i]; });
     }
     const double m = sum / count;
     double sq = 0.0;
     for (int n = 0; n < s.batch; ++n) {
       const float* xp = plane(x, s, n, c);
       const float mf = static_cast<float>(m);
-      float partial = 0.0f;
-      for (long i = 0; i < s.spatial; ++i) partial += (xp[i] - mf) * (xp[i] - mf);
-      sq += partial;
+      sq += lane_sum(s.spatial, [xp, mf](long i) { return (xp[i] - mf) * (xp[i] - mf); });
     }
     const double v = sq / count;
     const float is = static_cast<float>(1.0 / std::sqrt(v + eps));
@@ -91,13 +100,8 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* gr
     for (int n = 0; n < s.batch; ++n) {
       const float* xp = plane(x, s, n, c);
       const float* gp = plane(grad_y, s, n, c);
-      float a = 0.0f, b = 0.0f;
-      for (long i = 0; i < s.spatial; ++i) {
-        a += gp[i];
-        b += gp[i] * (xp[i] - m);
-      }
-      sum_dy += a;
-      sum_dy_xhat += static_cast<double>(b) * is;
+      sum_dy += lane_sum(s.spatial, [gp](long i) { return gp[i]; });
+      sum_dy_xhat += static_cast<double>(lane_sum(s.spatial, [gp, xp, m](long i) { return gp[i] * (xp[i] - m); })) * is;
     }
     if (grad_gamma) grad_gamma[c] += static_cast<float>(sum_dy_xhat);
     if (grad_beta) grad_beta[c] += static_cast<float>(sum_dy);

@@ -1,6 +1,7 @@
 #include "kernels/pool.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "kernels/parallel.h"
 
@@ -21,9 +22,16 @@ void pool_plane_2x2(const PoolShape& s, const float* in, float* out, int32_t* ar
       const float cand[3] = {r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
       const int cand_idx[3] = {base + 2 * ox + 1, base + s.in_w + 2 * ox, base + s.in_w + 2 * ox + 1};
       for (int k = 0; k < 3; ++k) {
-        const bool take = (cand[k] > best || cand[k] != cand[k]) && best == best;
-        best = take ? cand[k] : best;
-        idx = take ? cand_idx[k] : idx;
+        // Take a larger value, or a NaN over a number. Selected with bit masks, not `?:`:
+        // GCC compiles the selects to branches, which mispredict on every other window.
+        const bool take = (cand[k] > best) | ((cand[k] != cand[k]) & (best == best));
+        const uint32_t mask = 0u - static_cast<uint32_t>(take);
+        uint32_t best_bits, cand_bits;
+        std::memcpy(&best_bits, &best, sizeof best_bits);
+        std::memcpy(&cand_bits, &cand[k], sizeof cand_bits);
+        best_bits = (best_bits & ~mask) | (cand_bits & mask);
+        std::memcpy(&best, &best_bits, sizeof best);
+        idx = static_cast<int>((static_cast<uint32_t>(idx) & ~mask) | (static_cast<uint32_t>(cand_idx[k]) & mask));
       }
       out[oy * ow + ox] = best;
       arg[oy * ow + ox] = idx;
