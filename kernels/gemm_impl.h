@@ -74,10 +74,13 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
   using R = typename Vec::reg;
   // The C tile is touched only after the k loop: start fetching its lines now so the update
   // does not stall on misses (C is the one operand not kept in cache by the packing).
+  // (With a very short K the stores follow immediately and the prefetches only add work.)
+  if (kc >= 32) {
 #pragma GCC unroll 16
-  for (int i = 0; i < MRV; ++i) {
-    __builtin_prefetch(c + i * ldc, 1, 3);
-    __builtin_prefetch(c + i * ldc + NV * kLanes - 1, 1, 3);
+    for (int i = 0; i < MRV; ++i) {
+      __builtin_prefetch(c + i * ldc, 1, 3);
+      __builtin_prefetch(c + i * ldc + NV * kLanes - 1, 1, 3);
+    }
   }
   R acc[MRV][NV];
 #pragma GCC unroll 16
@@ -537,7 +540,8 @@ inline Path choose_path(const GemmArgs& g, const Blocking& bl, int m, int n) {
     return Path::dot;
   // B read in place only while all of it stays cached: its rows are far apart, so streaming
   // it from memory through kc separate row streams misses far more than packing costs.
-  if (!g.trans_b && m <= bl.direct_b_max_m &&
+  // Few A rows, or a K so short that packing B would cost as much as using it.
+  if (!g.trans_b && (m <= bl.direct_b_max_m || k <= 32) &&
       k * n * static_cast<long>(sizeof(float)) <= cache_sizes().l2 / 4)
     return Path::direct_b;
   return Path::packed;
