@@ -1,6 +1,7 @@
 // sepnet compare: the write-up's experiment over models × BN × seeds, per recipe; prints the
 // table and writes it as Markdown, with the accuracy curves as SVG.
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -68,6 +69,7 @@ void register_compare(CLI::App& app) {
             fmt::print(stderr, "\n");
             fmt::print("{}test accuracy {:.2f}% ({:.0f} img/s)\n", prefix, runs.back().final_test_accuracy(),
                        runs.back().epochs.back().train.images_per_second);
+            std::fflush(stdout);  // one line per run, visible as it happens even when piped
           }
           rows.push_back(train::summarize(recipe_name, model, bn, runs));
         }
