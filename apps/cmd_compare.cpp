@@ -21,6 +21,7 @@ void register_compare(CLI::App& app) {
     std::string data = "data/mnist", out = "runs/compare", isa;
     int epochs = 0, threads = 0;
     long max_train = -1;
+    bool fresh = false;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("compare", "the write-up's experiment: cnn vs dw (and dwsep), with and without BN, over seeds");
@@ -31,6 +32,7 @@ void register_compare(CLI::App& app) {
   cmd->add_option("--data", o->data, "directory with the IDX files");
   cmd->add_option("--out", o->out, "output directory (runs, table.md, curves.svg)");
   cmd->add_option("--max-train", o->max_train, "use only the first N training images")->check(CLI::PositiveNumber);
+  cmd->add_flag("--fresh", o->fresh, "retrain runs that already finished in --out (default: reuse them)");
   add_machine_options(*cmd, o->threads, o->isa);
   cmd->callback([o] {
     namespace fs = std::filesystem;
@@ -65,8 +67,13 @@ void register_compare(CLI::App& app) {
             auto progress = [&](const train::Progress& p) {
               print_progress_line(prefix, p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);
             };
-            runs.push_back(train::run_training(c, train_data, test_data, progress));
-            fmt::print(stderr, "\n");
+            if (auto finished = o->fresh ? std::nullopt : train::load_finished_run(c, train_data.size())) {
+              runs.push_back(*finished);
+              fmt::print("{}already trained in {} (reused; --fresh retrains)\n", prefix, c.out_dir);
+            } else {
+              runs.push_back(train::run_training(c, train_data, test_data, progress));
+              fmt::print(stderr, "\n");
+            }
             fmt::print("{}test accuracy {:.2f}% ({:.0f} img/s)\n", prefix, runs.back().final_test_accuracy(),
                        runs.back().epochs.back().train.images_per_second);
             std::fflush(stdout);  // one line per run, visible as it happens even when piped

@@ -113,6 +113,24 @@ TEST_CASE("resuming continues exactly where an uninterrupted run would be", "[ch
   CHECK(resumed.epochs[0].train.train_loss == full.epochs[1].train.train_loss);
   CHECK(full.epochs[1].test_accuracy > 90.0);  // the short run learns the task
 
+  // A finished run is found again (sepnet compare reuses it), a different one is not.
+  c.resume.clear();
+  c.out_dir = (dir.path / "full").string();
+  c.epochs = 2;
+  const auto again = train::load_finished_run(c, data.size());
+  REQUIRE(again.has_value());
+  CHECK(again->epochs.size() == 2);
+  CHECK(again->final_test_accuracy() == full.final_test_accuracy());
+  CHECK(again->parameters == full.parameters);
+  CHECK_FALSE(train::load_finished_run(c, data.size() - 1).has_value());
+  c.seed += 1;
+  CHECK_FALSE(train::load_finished_run(c, data.size()).has_value());
+  c.seed -= 1;
+  c.epochs = 3;
+  CHECK_FALSE(train::load_finished_run(c, data.size()).has_value());
+  c.epochs = 2;
+  c.resume = (dir.path / "part" / "model.safetensors").string();
+
   // Resuming with a different model is refused.
   c.model = "cnn";
   CHECK_THROWS_WITH(train::run_training(c, data, data), Catch::Contains("checkpoint is for model 'dwsep'"));

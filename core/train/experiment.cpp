@@ -51,6 +51,51 @@ std::unique_ptr<models::SeedNet> model_from_metadata(const std::string& path, co
   return std::make_unique<models::SeedNet>(model->second, bn->second == "true", rng);
 }
 
+std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_images) {
+  if (c.out_dir.empty() || !c.resume.empty()) return std::nullopt;
+  const auto recipe = find_recipe(c.recipe);
+  const fs::path dir = c.out_dir;
+  std::ifstream in(dir / "metrics.jsonl");
+  if (!in || !fs::exists(dir / "model.safetensors")) return std::nullopt;
+  RunResult r;
+  r.config = c;
+  std::string line;
+  try {
+    while (std::getline(in, line)) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.value("model", "") != c.model || j.value("batch_norm", !c.batch_norm) != c.batch_norm ||
+          j.value("recipe", "") != c.recipe || j.value("seed", c.seed + 1) != c.seed ||
+          j.value("epoch", 0) != static_cast<int>(r.epochs.size()) + 1)
+        return std::nullopt;
+      // Lines from sepnet 0.1.0's first compare runs lack these keys; those runs used the recipe's
+      // values and all training images, so a missing key matches only such a configuration.
+      const bool recipe_defaults = recipe && recipe->optimizer == c.optimizer && recipe->lr == c.lr &&
+                                   recipe->batch == c.batch && recipe->loss == c.loss && recipe->momentum == c.momentum;
+      auto differs = [&](const char* key, auto expected) {
+        return j.contains(key) ? j.at(key).get<decltype(expected)>() != expected : !recipe_defaults;
+      };
+      if (differs("optimizer", c.optimizer) || differs("lr", c.lr) || differs("batch", c.batch) ||
+          differs("loss", c.loss) || (j.contains("train_images") ? j.at("train_images").get<int64_t>() != train_images
+                                                                 : train_images != 60000))
+        return std::nullopt;
+      EpochRecord e{j.at("epoch").get<int>(), {}, j.at("test_accuracy").get<double>(), j.at("test_loss").get<double>()};
+      e.train.train_loss = j.at("train_loss").get<double>();
+      e.train.train_accuracy = j.at("train_accuracy").get<double>();
+      e.train.train_seconds = j.at("train_seconds").get<double>();
+      e.train.images_per_second = j.at("images_per_second").get<double>();
+      r.epochs.push_back(e);
+    }
+  } catch (const std::exception&) {
+    return std::nullopt;  // unreadable: train again
+  }
+  if (static_cast<int>(r.epochs.size()) != c.epochs) return std::nullopt;
+  Rng rng(c.seed);
+  models::SeedNet model(c.model, c.batch_norm, rng);
+  r.parameters = model.parameter_count();
+  r.macs_per_image = model.macs({1, 1, 28, 28});
+  return r;
+}
+
 RunResult run_training(const RunConfig& config, const data::ImageDataset& train_data,
                        const data::ImageDataset& test_data, const ProgressFn& progress, const EpochFn& on_epoch) {
   if (config.threads > 0) kernels::set_num_threads(config.threads);
@@ -101,6 +146,11 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
                           {"batch_norm", config.batch_norm},
                           {"recipe", config.recipe},
                           {"seed", config.seed},
+                          {"optimizer", config.optimizer},
+                          {"lr", config.lr},
+                          {"batch", config.batch},
+                          {"loss", config.loss},
+                          {"train_images", train_data.size()},
                           {"threads", kernels::available_threads()},
                           {"isa", kernels::isa_name(kernels::active_isa())},
                           {"train_loss", rec.train.train_loss},

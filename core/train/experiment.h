@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,11 @@ using EpochFn = std::function<void(const EpochRecord&)>;
 RunResult run_training(const RunConfig& config, const data::ImageDataset& train_data,
                        const data::ImageDataset& test_data, const ProgressFn& progress = nullptr,
                        const EpochFn& on_epoch = nullptr);
+
+// A run that already finished with this exact configuration (its out_dir holds metrics.jsonl
+// with config.epochs lines for the same model, BN, recipe, seed, optimizer, lr, batch, loss and
+// number of training images, and a model checkpoint), read back instead of trained again.
+std::optional<RunResult> load_finished_run(const RunConfig& config, int64_t train_images);
 
 // The checkpoint metadata every run writes (model, BN, normalization, recipe, epoch, ...).
 Metadata checkpoint_metadata(const RunConfig& config, int epoch);
