@@ -187,6 +187,10 @@ TEST_CASE("depthwise: MobileNet- and MNIST-like shapes match the reference", "[d
       {1, 16, 14, 14, 3, 3, 1, 1}, {2, 24, 7, 7, 3, 3, 1, 1},  {3, 2, 28, 28, 5, 5, 1, 0},
       {3, 6, 12, 12, 5, 5, 1, 0},  {1, 5, 8, 8, 3, 3, 1, 1},   {1, 3, 35, 19, 7, 7, 2, 2},
       {1, 2, 9, 9, 1, 1, 2, 2},    {2, 3, 6, 10, 3, 5, 1, 2},
+      // 3×3 stride-1 direct path (edge vectors, W tail, pad 0/2) and channels-as-lanes path
+      // (partial lane groups across the batch boundary, pad 0/2).
+      {1, 3, 30, 33, 3, 3, 1, 0},  {1, 2, 17, 41, 3, 3, 1, 2}, {2, 19, 14, 14, 3, 3, 1, 2},
+      {3, 5, 11, 9, 3, 3, 1, 0},
   };
   for_each_isa_and_threads([&] {
     std::mt19937 rng(99);
