@@ -334,14 +334,14 @@ void dw3_rows_remainder(const float* const* rows, int count, int w, int ow, int 
 // 15-40 % faster than 4 in an interleaved A/B on 112² and 56² planes.
 template <class B>
 constexpr int dw3_rows_per_tile() {
-  return B::size >= 16 ? 8 : 6;
+  return B::size >= 16 ? 8 : (B::size >= 8 ? 6 : 4);
 }
 
 // Per-thread scratch of the direct path: a zero row (with room for over-reads) and the edge tile.
 template <class B>
 long dw3_scratch_size(int w) {
   constexpr long V = static_cast<long>(B::size);
-  return (w + 2 * V + 8) + (block_vectors<B>() + 2) * (V + 2) + V;
+  return (w + 2 * V + 8) + (dw3_rows_per_tile<B>() + 2) * (V + 2) + V;
 }
 
 // One h × w plane -> oh × ow, 3×3, stride 1, zero padding `pad`.
