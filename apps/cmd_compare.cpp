@@ -85,8 +85,12 @@ void register_compare(CLI::App& app) {
     const std::string table = train::markdown_table(rows, o->seeds, epochs_run);
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0;
     fs::create_directories(o->out);
-    const std::string note = fmt::format("\nwall time {:.1f} min on {} threads ({} kernels).\n", minutes,
-                                         kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
+    double training_minutes = 0;
+    for (const auto& r : rows) training_minutes += r.train_seconds_total / 60.0;
+    const std::string note = fmt::format(
+        "\ntraining time {:.1f} min summed over all runs (runs reused from earlier invocations included); this "
+        "invocation {:.1f} min wall; {} threads, {} kernels.\n",
+        training_minutes, minutes, kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
     write_file_atomically((fs::path(o->out) / "table.md").string(), table + note);
     write_svg_panels((fs::path(o->out) / "curves.svg").string(), charts, static_cast<int>(charts.size()));
     fmt::print("\n{}{}\nwrote {}/table.md and {}/curves.svg\n", table, note, o->out, o->out);
