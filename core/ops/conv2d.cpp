@@ -1,4 +1,5 @@
-// conv2d: depthwise convs (groups == C_in == C_out) run the direct depthwise kernels, 1×1
+// conv2d: depthwise convs (groups == C_in == C_out, or C_out a multiple of C_in, through a
+// replicated input) run the direct depthwise kernels, 1×1
 // stride-1 convs (groups == 1) the pointwise kernels (GEMM on the input itself, no im2col);
 // every other conv runs per image and group as GEMM on im2col columns (grouped 1×1 convs skip
 // the im2col). Images are split across threads; each thread owns
@@ -11,6 +12,7 @@
 #include "core/ops.h"
 #include "core/ops/check.h"
 #include "kernels/depthwise.h"
+#include "kernels/eltwise.h"
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
 #include "kernels/parallel.h"
@@ -25,6 +27,12 @@ struct ConvParams {
   int out_h() const { return (in_h + 2 * pad - kernel_h) / stride + 1; }
   int out_w() const { return (in_w + 2 * pad - kernel_w) / stride + 1; }
   bool depthwise() const { return groups == in_channels && out_channels == in_channels; }
+  // groups == C_in with C_out = m·C_in (e.g. the 1→6 first conv of the MNIST nets): each output
+  // channel o filters input channel o / m, i.e. a depthwise conv over the input replicated m times.
+  bool depthwise_multiplier() const {
+    return groups == in_channels && out_channels % in_channels == 0 && out_channels > in_channels;
+  }
+  int multiplier() const { return out_channels / in_channels; }
   bool pointwise() const { return kernel_h == 1 && kernel_w == 1 && stride == 1 && pad == 0; }
   bool dense_pointwise() const { return pointwise() && groups == 1; }
   int in_per_group() const { return in_channels / groups; }
@@ -35,8 +43,10 @@ struct ConvParams {
   kernels::ConvGeometry group_geometry() const {
     return {in_per_group(), in_h, in_w, kernel_h, kernel_w, stride, pad};
   }
+  // Over the output channels: equal to the input channels for plain depthwise, or the replicated
+  // input's channels with a multiplier.
   kernels::DepthwiseShape depthwise_shape() const {
-    return {batch, in_channels, in_h, in_w, kernel_h, kernel_w, stride, pad};
+    return {batch, out_channels, in_h, in_w, kernel_h, kernel_w, stride, pad};
   }
   kernels::PointwiseShape pointwise_shape() const {
     return {batch, in_channels, out_channels, static_cast<int>(in_plane())};
@@ -162,18 +172,48 @@ void conv_backward_gemm(const ConvParams& p, const float* x, const float* w, con
     }
 }
 
+// x_rep[n][c·m + j] = x[n][c]: the input as the depthwise kernels see it with a multiplier m.
+std::shared_ptr<Storage> replicate_channels(const ConvParams& p, const float* x) {
+  auto rep = make_storage(static_cast<int64_t>(p.batch) * p.out_channels * p.in_plane(), false);
+  const int m = p.multiplier();
+  for (int n = 0; n < p.batch; ++n)
+    for (int c = 0; c < p.in_channels; ++c)
+      for (int j = 0; j < m; ++j)
+        std::memcpy(rep->data() + (static_cast<long>(n) * p.out_channels + c * m + j) * p.in_plane(),
+                    x + (static_cast<long>(n) * p.in_channels + c) * p.in_plane(), sizeof(float) * p.in_plane());
+  return rep;
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int pad, int groups) {
   const ConvParams p = check_conv(x, weight, bias, stride, pad, groups);
   const Shape out_shape{p.batch, p.out_channels, p.out_h(), p.out_w()};
   auto xi = x.impl_ptr(), wi = weight.impl_ptr(), bi = bias.impl_ptr();
-  Tensor y = make_result(out_shape, {x, weight, bias}, [p, xi, wi, bi](TensorImpl& self) {
+  std::shared_ptr<Storage> replicated = p.depthwise_multiplier() ? replicate_channels(p, x.data()) : nullptr;
+  Tensor y = make_result(out_shape, {x, weight, bias}, [p, xi, wi, bi, replicated](TensorImpl& self) {
     const float* gy = self.grad->data();
     float* gx = xi->requires_grad ? xi->grad_data() : nullptr;
     float* gw = wi->requires_grad ? wi->grad_data() : nullptr;
     float* gb = bi && bi->requires_grad ? bi->grad_data() : nullptr;
-    if (p.depthwise()) {
+    if (p.depthwise_multiplier()) {
+      const auto s = p.depthwise_shape();
+      if (gx) {  // gradient of the replicated input, summed back over each channel's m copies
+        auto grad_rep = make_storage(replicated->size(), true);
+        kernels::depthwise_conv2d_backward_input(s, gy, wi->data(), grad_rep->data());
+        const int m = p.multiplier();
+        for (int n = 0; n < p.batch; ++n)
+          for (int c = 0; c < p.in_channels; ++c)
+            for (int j = 0; j < m; ++j)
+              kernels::add_scaled(p.in_plane(), 1.0f,
+                                  grad_rep->data() + (static_cast<long>(n) * p.out_channels + c * m + j) * p.in_plane(),
+                                  gx + (static_cast<long>(n) * p.in_channels + c) * p.in_plane());
+      }
+      if (gw || gb) {
+        std::vector<float> scratch_w(gw ? 0 : wi->numel());
+        kernels::depthwise_conv2d_backward_weight(s, replicated->data(), gy, gw ? gw : scratch_w.data(), gb);
+      }
+    } else if (p.depthwise()) {
       const auto s = p.depthwise_shape();
       if (gx) kernels::depthwise_conv2d_backward_input(s, gy, wi->data(), gx);
       if (gw || gb) {
@@ -194,7 +234,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
     }
   });
   const float* b = bias.defined() ? bias.data() : nullptr;
-  if (p.depthwise())
+  if (p.depthwise_multiplier())
+    kernels::depthwise_conv2d_forward(p.depthwise_shape(), replicated->data(), weight.data(), b, y.data(), false);
+  else if (p.depthwise())
     kernels::depthwise_conv2d_forward(p.depthwise_shape(), x.data(), weight.data(), b, y.data(), false);
   else if (p.dense_pointwise())
     kernels::pointwise_conv2d_forward(p.pointwise_shape(), x.data(), weight.data(), b, y.data());
