@@ -15,7 +15,7 @@ bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release
 (cd build && ctest --output-on-failure --verbose --timeout 900)
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
-bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEPNET_SANITIZE=ON -DSEPNET_BUILD_BENCH=OFF
+bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Release -DSEPNET_SANITIZE=ON -DSEPNET_BUILD_BENCH=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure --timeout 1800 -E 'e2e_')
 echo "test.sh: all test suites passed"
