@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_dir.h"
 #include "core/autograd.h"
 #include "core/checkpoint.h"
 #include "core/io/atomic_file.h"
@@ -14,13 +15,7 @@ using namespace sepnet;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("sepnet_ckpt_" + std::to_string(::getpid()) + "_" + std::to_string(rand()))) {
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using sepnet::testing::TempDir;
 
 Tensor input_batch(Rng& rng) {
   Tensor x = Tensor::empty({4, 1, 28, 28});

@@ -13,27 +13,14 @@
 
 #include "core/data/idx.h"
 
+#include "temp_dir.h"
+
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 
 namespace {
 
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("sepnet_test_idx_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using sepnet::testing::TempDir;
 
 void put_be32(std::string& s, uint32_t v) {
   s.push_back(char(v >> 24));

@@ -15,6 +15,8 @@
 #include "core/io/npy.h"
 #include "core/plot/svg_plot.h"
 
+#include "temp_dir.h"
+
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
@@ -22,21 +24,7 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("sepnet_test_npy_plot_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using sepnet::testing::TempDir;
 
 std::string slurp(const std::string& p) {
   std::ifstream f(p, std::ios::binary);
