@@ -11,6 +11,8 @@
 // Each iteration re-reads the same buffers, so shapes that fit in the LLC can exceed 100% of
 // the DRAM roofline.
 #include <benchmark/benchmark.h>
+
+#include "roofline_context.h"
 #include <omp.h>
 
 #include <cstdio>
@@ -259,14 +261,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  // Probe before timing anything so the probes never run inside a measurement.
-  for (int threads : {1, 2}) {
-    char value[64];
-    std::snprintf(value, sizeof value, "%.1f GFLOP/s, %.1f GB/s",
-                  sepnet::kernels::measure_peak_gflops(threads),
-                  sepnet::kernels::measure_memory_bandwidth_gbs(threads));
-    benchmark::AddCustomContext("roofline_threads_" + std::to_string(threads), value);
-  }
+  sepnet::bench::add_roofline_context();
   register_all();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -5,6 +5,8 @@
 // pwconv_bwd_weight/sepnet/... (Google Benchmark appends /real_time).
 // Counters as in bench_depthwise: FLOPS, bytes (input + output + weights), pct_roofline.
 #include <benchmark/benchmark.h>
+
+#include "roofline_context.h"
 #include <omp.h>
 
 #include <cstdio>
@@ -143,13 +145,7 @@ void register_all() {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  for (int threads : {1, 2}) {
-    char value[64];
-    std::snprintf(value, sizeof value, "%.1f GFLOP/s, %.1f GB/s",
-                  sepnet::kernels::measure_peak_gflops(threads),
-                  sepnet::kernels::measure_memory_bandwidth_gbs(threads));
-    benchmark::AddCustomContext("roofline_threads_" + std::to_string(threads), value);
-  }
+  sepnet::bench::add_roofline_context();
   register_all();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

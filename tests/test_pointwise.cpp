@@ -11,51 +11,14 @@
 #include <vector>
 
 #include "kernels/isa.h"
+#include "kernel_check.h"
 #include "kernels/pointwise.h"
 
 using namespace sepnet::kernels;
 
 namespace {
 
-constexpr int kGuard = 29;
-constexpr float kSentinel = 3.25e29f;
-
-struct Guarded {
-  std::vector<float> storage;
-  long n;
-  explicit Guarded(long count) : storage(count + 2 * kGuard, kSentinel), n(count) {}
-  float* data() { return storage.data() + kGuard; }
-  bool guards_intact() const {
-    for (int i = 0; i < kGuard; ++i)
-      if (storage[i] != kSentinel || storage[kGuard + n + i] != kSentinel) return false;
-    return true;
-  }
-};
-
-std::vector<float> random_vector(std::mt19937& rng, long n) {
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
-
-std::vector<float> absolute(std::vector<float> v) {
-  for (auto& x : v) x = std::fabs(x);
-  return v;
-}
-
-// Tolerance scaled by the summed magnitude of the terms (same computation on |values|).
-void check_close(const float* got, const std::vector<float>& want, const std::vector<float>& mag,
-                 const std::string& what) {
-  long bad = 0, first = -1;
-  for (size_t i = 0; i < want.size(); ++i)
-    if (!(std::fabs(got[i] - want[i]) <= 3e-5f * mag[i] + 1e-6f)) {
-      if (first < 0) first = static_cast<long>(i);
-      ++bad;
-    }
-  INFO(what << ": " << bad << " mismatches, first at " << first);
-  CHECK(bad == 0);
-}
+using namespace sepnet::testing;
 
 void check_shape(const PointwiseShape& s, std::mt19937& rng) {
   const long in_n = static_cast<long>(s.batch) * s.in_channels * s.spatial;
