@@ -44,7 +44,10 @@ void im2col_channels(const ConvGeometry& g, const float* image, float* columns, 
           const long row = static_cast<long>(y) * g.in_w + kj - g.pad;
           for (int ox = 0; ox < lo; ++ox) out[ox] = 0.0f;
           if (s == 1) {
-            if (hi > lo) std::memcpy(out + lo, src_c + row + lo, sizeof(float) * (hi - lo));
+            // An inline loop, not memcpy: rows are short (8–28 floats on the MNIST convs) and
+            // the libc call cost more than the copy (memmove was 12 % of a cnn training step).
+            const float* from = src_c + row;
+            for (int ox = lo; ox < hi; ++ox) out[ox] = from[ox];
           } else {
             for (int ox = lo; ox < hi; ++ox) out[ox] = src_c[row + static_cast<long>(ox) * s];
           }

@@ -7,6 +7,7 @@
 
 #include "core/random.h"
 #include "kernels/batchnorm.h"
+#include "kernels/isa.h"
 #include "kernels/pool.h"
 
 using namespace sepnet;
@@ -14,12 +15,15 @@ using namespace sepnet::kernels;
 
 TEST_CASE("max_pool2d_forward equals the reference, ties and NaN included", "[kernels][pool]") {
   Rng rng(1);
-  for (int threads : {1, 2}) {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+   if (!isa_supported(isa)) continue;
+   ScopedIsa forced(isa);
+   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
     for (int trial = 0; trial < 40; ++trial) {
       const int k = trial % 3 == 0 ? 3 : 2, stride = trial % 5 == 0 ? 1 : 2;
       PoolShape s{1 + static_cast<int>(rng.below(3)), 1 + static_cast<int>(rng.below(5)),
-                  k + static_cast<int>(rng.below(13)), k + static_cast<int>(rng.below(13)), k, stride};
+                  k + static_cast<int>(rng.below(13)), k + static_cast<int>(rng.below(45)), k, stride};
       std::vector<float> in(static_cast<size_t>(s.batch) * s.channels * s.in_h * s.in_w);
       // Few distinct values so ties are common; an occasional NaN.
       for (float& v : in) v = rng.below(50) == 0 ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(rng.below(4));
@@ -28,7 +32,8 @@ TEST_CASE("max_pool2d_forward equals the reference, ties and NaN included", "[ke
       std::vector<int32_t> arg(out_size + 1, -5), ref_arg(out_size);
       max_pool2d_forward(s, in.data(), out.data(), arg.data());
       max_pool2d_forward_reference(s, in.data(), ref.data(), ref_arg.data());
-      INFO("k=" << k << " stride=" << stride << " " << s.in_h << "x" << s.in_w << " threads=" << threads);
+      INFO("k=" << k << " stride=" << stride << " " << s.in_h << "x" << s.in_w << " threads=" << threads
+                 << " isa=" << isa_name(isa));
       for (size_t i = 0; i < out_size; ++i) {
         REQUIRE(arg[i] == ref_arg[i]);
         REQUIRE((out[i] == ref[i] || (std::isnan(out[i]) && std::isnan(ref[i]))));
@@ -36,6 +41,7 @@ TEST_CASE("max_pool2d_forward equals the reference, ties and NaN included", "[ke
       CHECK(out[out_size] == 7.0f);  // sentinel untouched
       CHECK(arg[out_size] == -5);
     }
+   }
   }
   omp_set_num_threads(2);
 }
