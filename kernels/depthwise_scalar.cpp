@@ -3,27 +3,10 @@
 // on every CPU and the path is still much faster than the branchy *_reference loops.
 #include "kernels/depthwise_internal.h"
 #include "kernels/depthwise_simd.h"
+#include "kernels/scalar_lane.h"
 
 namespace sepnet::kernels::dw::scalar {
-namespace {
-
-struct Lane {
-  static constexpr std::size_t size = 1;
-  float v;
-  Lane() = default;
-  explicit Lane(float x) : v(x) {}
-  static Lane load_unaligned(const float* p) { return Lane(*p); }
-  void store_unaligned(float* p) const { *p = v; }
-  Lane& operator+=(Lane o) {
-    v += o.v;
-    return *this;
-  }
-  friend Lane operator+(Lane a, Lane b) { return Lane(a.v + b.v); }
-  friend Lane fma(Lane a, Lane b, Lane c) { return Lane(a.v * b.v + c.v); }
-  friend Lane max(Lane a, Lane b) { return Lane(a.v > b.v ? a.v : b.v); }
-};
-
-}  // namespace
+using scalar_simd::Lane;
 
 void forward(const DepthwiseShape& s, const float* input, const float* weight, const float* bias,
              float* output, bool fuse_relu) {

@@ -1,4 +1,5 @@
-// conv2d: depthwise convs (groups == C_in == C_out, or C_out a multiple of C_in, through a
+// conv2d: few-channel dense stride-1 convs (the MNIST convs) run the direct kernels;
+// depthwise convs (groups == C_in == C_out, or C_out a multiple of C_in, through a
 // replicated input) run the direct depthwise kernels, 1×1
 // stride-1 convs (groups == 1) the pointwise kernels (GEMM on the input itself, no im2col);
 // every other conv runs per image and group as GEMM on im2col columns (grouped 1×1 convs skip
@@ -11,6 +12,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/check.h"
+#include "kernels/conv_direct.h"
 #include "kernels/depthwise.h"
 #include "kernels/eltwise.h"
 #include "kernels/gemm.h"
@@ -48,6 +50,11 @@ struct ConvParams {
   kernels::DepthwiseShape depthwise_shape() const {
     return {batch, out_channels, in_h, in_w, kernel_h, kernel_w, stride, pad};
   }
+  kernels::DirectConvShape direct_shape() const {
+    return {batch, in_channels, in_h, in_w, out_channels, kernel_h, kernel_w, pad};
+  }
+  // Few-channel dense stride-1 convs (the MNIST convs) run the direct kernels: no im2col.
+  bool direct() const { return groups == 1 && stride == 1 && kernels::direct_conv2d_suits(direct_shape()); }
   kernels::PointwiseShape pointwise_shape() const {
     return {batch, in_channels, out_channels, static_cast<int>(in_plane())};
   }
@@ -190,13 +197,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
   const ConvParams p = check_conv(x, weight, bias, stride, pad, groups);
   const Shape out_shape{p.batch, p.out_channels, p.out_h(), p.out_w()};
   auto xi = x.impl_ptr(), wi = weight.impl_ptr(), bi = bias.impl_ptr();
-  std::shared_ptr<Storage> replicated = p.depthwise_multiplier() ? replicate_channels(p, x.data()) : nullptr;
+  std::shared_ptr<Storage> replicated =
+      !p.direct() && p.depthwise_multiplier() ? replicate_channels(p, x.data()) : nullptr;
   Tensor y = make_result(out_shape, {x, weight, bias}, [p, xi, wi, bi, replicated](TensorImpl& self) {
     const float* gy = self.grad->data();
     float* gx = xi->requires_grad ? xi->grad_data() : nullptr;
     float* gw = wi->requires_grad ? wi->grad_data() : nullptr;
     float* gb = bi && bi->requires_grad ? bi->grad_data() : nullptr;
-    if (p.depthwise_multiplier()) {
+    if (p.direct()) {
+      const auto s = p.direct_shape();
+      if (gx) kernels::direct_conv2d_backward_input(s, gy, wi->data(), gx);
+      if (gw || gb) kernels::direct_conv2d_backward_weight(s, xi->data(), gy, gw, gb);
+    } else if (p.depthwise_multiplier()) {
       const auto s = p.depthwise_shape();
       if (gx) {  // gradient of the replicated input, summed back over each channel's m copies
         auto grad_rep = make_storage(replicated->size(), true);
@@ -234,7 +246,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
     }
   });
   const float* b = bias.defined() ? bias.data() : nullptr;
-  if (p.depthwise_multiplier())
+  if (p.direct())
+    kernels::direct_conv2d_forward(p.direct_shape(), x.data(), weight.data(), b, y.data());
+  else if (p.depthwise_multiplier())
     kernels::depthwise_conv2d_forward(p.depthwise_shape(), replicated->data(), weight.data(), b, y.data(), false);
   else if (p.depthwise())
     kernels::depthwise_conv2d_forward(p.depthwise_shape(), x.data(), weight.data(), b, y.data(), false);

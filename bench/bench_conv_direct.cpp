@@ -1,0 +1,144 @@
+// Direct (few-channel) convolution at the MNIST layer shapes, batch 64: sepnet's direct kernels
+// (forward, backward-input, backward-weight) beside oneDNN's convolution (forward, its
+// preferred layouts, primitive time only) in the same run.
+// Names: conv/<impl>/<N>x<Cin>x<H>x<W>/o<Cout>k<K>p<P>/threads:<T>, conv_bwd_input/sepnet/...,
+// conv_bwd_weight/sepnet/... Counters: FLOPS (2·MACs) and pct_peak (of the measured FMA peak).
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/conv_direct.h"
+#include "kernels/machine_probe.h"
+#include "roofline_context.h"
+
+#ifdef SEPNET_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+using sepnet::kernels::DirectConvShape;
+
+namespace {
+
+const DirectConvShape kCases[] = {
+    {64, 1, 28, 28, 6, 5, 5, 0},   // cnn conv1
+    {64, 6, 12, 12, 16, 5, 5, 0},  // cnn conv2
+    {64, 6, 12, 12, 6, 5, 5, 0},   // dw (as written) second 5×5
+    {64, 1, 24, 24, 6, 1, 1, 0},   // dw 1→6 pointwise
+    {64, 6, 8, 8, 16, 1, 1, 0},    // dw 6→16 pointwise
+};
+
+std::vector<float> random_buffer(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+std::string shape_name(const DirectConvShape& s) {
+  return std::to_string(s.batch) + "x" + std::to_string(s.in_channels) + "x" + std::to_string(s.in_h) + "x" +
+         std::to_string(s.in_w) + "/o" + std::to_string(s.out_channels) + "k" + std::to_string(s.kernel_h) + "p" +
+         std::to_string(s.pad);
+}
+
+void set_counters(benchmark::State& state, const DirectConvShape& s, int threads) {
+  const double flops = 2.0 * s.batch * s.out_channels * s.out_h() * s.out_w() * s.in_channels * s.kernel_h *
+                       s.kernel_w;
+  const double peak = sepnet::kernels::measure_peak_gflops(threads) * 1e9;
+  using benchmark::Counter;
+  state.counters["FLOPS"] = Counter(flops, Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = Counter(flops / peak * 100.0, Counter::kIsIterationInvariantRate);
+}
+
+enum class Pass { forward, backward_input, backward_weight };
+
+void bench_sepnet(benchmark::State& state, DirectConvShape s, int threads, Pass pass) {
+  omp_set_num_threads(threads);
+  const long in_n = static_cast<long>(s.batch) * s.in_channels * s.in_h * s.in_w;
+  const long out_n = static_cast<long>(s.batch) * s.out_channels * s.out_h() * s.out_w();
+  const long w_n = static_cast<long>(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
+  auto input = random_buffer(in_n, 1), weight = random_buffer(w_n, 2), bias = random_buffer(s.out_channels, 3),
+       grad_out = random_buffer(out_n, 4);
+  std::vector<float> output(out_n), grad_in(in_n, 0.0f), grad_w(w_n, 0.0f), grad_b(s.out_channels, 0.0f);
+  for (auto _ : state) {
+    switch (pass) {
+      case Pass::forward:
+        sepnet::kernels::direct_conv2d_forward(s, input.data(), weight.data(), bias.data(), output.data());
+        break;
+      case Pass::backward_input:
+        sepnet::kernels::direct_conv2d_backward_input(s, grad_out.data(), weight.data(), grad_in.data());
+        break;
+      case Pass::backward_weight:
+        sepnet::kernels::direct_conv2d_backward_weight(s, input.data(), grad_out.data(), grad_w.data(),
+                                                       grad_b.data());
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, s, threads);
+}
+
+#ifdef SEPNET_HAVE_ONEDNN
+void bench_onednn(benchmark::State& state, DirectConvShape s, int threads) {
+  omp_set_num_threads(threads);
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  engine eng(engine::kind::cpu, 0);
+  stream strm(eng);
+  auto src_md = memory::desc({s.batch, s.in_channels, s.in_h, s.in_w}, dt::f32, tag::any);
+  auto wei_md = memory::desc({s.out_channels, s.in_channels, s.kernel_h, s.kernel_w}, dt::f32, tag::any);
+  auto bias_md = memory::desc({s.out_channels}, dt::f32, tag::x);
+  auto dst_md = memory::desc({s.batch, s.out_channels, s.out_h(), s.out_w()}, dt::f32, tag::any);
+  convolution_forward::desc desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, wei_md, bias_md,
+                                 dst_md, {1, 1}, {s.pad, s.pad}, {s.pad, s.pad});
+  convolution_forward::primitive_desc pd(desc, eng);
+  memory src(pd.src_desc(), eng), wei(pd.weights_desc(), eng), bias(pd.bias_desc(), eng), dst(pd.dst_desc(), eng);
+  for (memory* m : {&src, &wei, &bias}) {
+    auto values = random_buffer(m->get_desc().get_size() / sizeof(float), 7);
+    std::copy(values.begin(), values.end(), static_cast<float*>(m->get_data_handle()));
+  }
+  convolution_forward conv(pd);
+  const std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+  for (auto _ : state) {
+    conv.execute(strm, args);
+    strm.wait();
+  }
+  state.SetLabel(pd.impl_info_str());
+  set_counters(state, s, threads);
+}
+#endif
+
+const bool registered = [] {
+  for (const auto& s : kCases)
+    for (int threads : {1, 2}) {
+      const std::string suffix = "/" + shape_name(s) + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(("conv/sepnet" + suffix).c_str(), bench_sepnet, s, threads, Pass::forward)
+          ->UseRealTime();
+#ifdef SEPNET_HAVE_ONEDNN
+      benchmark::RegisterBenchmark(("conv/onednn" + suffix).c_str(), bench_onednn, s, threads)->UseRealTime();
+#endif
+      benchmark::RegisterBenchmark(("conv_bwd_input/sepnet" + suffix).c_str(), bench_sepnet, s, threads,
+                                   Pass::backward_input)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("conv_bwd_weight/sepnet" + suffix).c_str(), bench_sepnet, s, threads,
+                                   Pass::backward_weight)
+          ->UseRealTime();
+    }
+  return true;
+}();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sepnet::bench::add_roofline_context();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
