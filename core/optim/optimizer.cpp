@@ -14,20 +14,29 @@ Sgd::Sgd(std::vector<Tensor> params, const SgdOptions& options) : Optimizer(std:
 }
 
 void Sgd::step() {
-  const float mu = options_.momentum, wd = options_.weight_decay;
+  const float mu = options_.momentum, wd = options_.weight_decay, lr = lr_;
+  const bool first = steps_ == 0;
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     if (!p.impl()->has_grad()) continue;
-    float* w = p.data();
-    const float* g = p.impl()->grad->data();
-    float* buf = momentum_[i].data();
-    for (int64_t j = 0; j < p.numel(); ++j) {
-      float d = g[j] + wd * w[j];
-      if (mu != 0.0f) {
-        buf[j] = steps_ == 0 ? d : mu * buf[j] + d;
-        d = buf[j];
+    // Restrict-qualified, branch-free loops so they vectorize (the per-element branches on
+    // momentum and first step made this 5 % of a small model's training step).
+    float* __restrict w = p.data();
+    const float* __restrict g = p.impl()->grad->data();
+    float* __restrict buf = mu != 0.0f ? momentum_[i].data() : nullptr;
+    const int64_t n = p.numel();
+    if (mu == 0.0f) {
+      for (int64_t j = 0; j < n; ++j) w[j] -= lr * (g[j] + wd * w[j]);
+    } else if (first) {
+      for (int64_t j = 0; j < n; ++j) {
+        buf[j] = g[j] + wd * w[j];
+        w[j] -= lr * buf[j];
       }
-      w[j] -= lr_ * d;
+    } else {
+      for (int64_t j = 0; j < n; ++j) {
+        buf[j] = mu * buf[j] + (g[j] + wd * w[j]);
+        w[j] -= lr * buf[j];
+      }
     }
   }
   ++steps_;
@@ -57,12 +66,14 @@ void Adam::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     if (!p.impl()->has_grad()) continue;
-    float* w = p.data();
-    const float* g = p.impl()->grad->data();
-    float* m = m_[i].data();
-    float* v = v_[i].data();
-    for (int64_t j = 0; j < p.numel(); ++j) {
-      const float d = g[j] + options_.weight_decay * w[j];
+    float* __restrict w = p.data();  // restrict: lets the loop vectorize
+    const float* __restrict g = p.impl()->grad->data();
+    float* __restrict m = m_[i].data();
+    float* __restrict v = v_[i].data();
+    const int64_t n = p.numel();
+    const float wd = options_.weight_decay;
+    for (int64_t j = 0; j < n; ++j) {
+      const float d = g[j] + wd * w[j];
       m[j] = b1 * m[j] + (1.0f - b1) * d;
       v[j] = b2 * v[j] + (1.0f - b2) * d * d;
       w[j] -= step_size * m[j] / (std::sqrt(v[j]) / sqrt_c2 + options_.eps);
