@@ -19,7 +19,7 @@ using namespace sepnet;
 
 namespace {
 
-const std::set<std::string> kFamilies{"gemm",      "im2col",    "col2im", "depthwise",  "pointwise",
+const std::set<std::string> kFamilies{"gemm", "conv_direct", "im2col", "col2im", "depthwise", "pointwise",
                                       "maxpool",   "batchnorm", "relu",   "log_softmax"};
 
 std::set<std::string> families_of(const std::vector<bench::KernelCase>& cases) {

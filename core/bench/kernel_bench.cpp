@@ -25,6 +25,7 @@
 #include "kernels/machine_probe.h"
 #include "kernels/parallel.h"
 #include "kernels/pointwise.h"
+#include "kernels/conv_direct.h"
 #include "kernels/pool.h"
 
 namespace sepnet::bench {
@@ -163,6 +164,37 @@ void add_depthwise(std::vector<KernelCase>& cases, const kernels::DepthwiseShape
 
 kernels::DepthwiseShape depthwise_shape(int batch, int channels, int size, int kernel, int stride, int pad) {
   return kernels::DepthwiseShape{batch, channels, size, size, kernel, kernel, stride, pad};
+}
+
+// ---------------------------------------------------------------- direct (few-channel) convolution
+void add_conv_direct(std::vector<KernelCase>& cases, const kernels::DirectConvShape& s, const std::string& note,
+                     bool quick) {
+  const double in = double(s.batch) * s.in_channels * s.in_h * s.in_w;
+  const double out = double(s.batch) * s.out_channels * s.out_h() * s.out_w();
+  const double w = double(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
+  const double flops = 2.0 * out * s.in_channels * s.kernel_h * s.kernel_w;
+  const std::string shape = fmt::format("{}->{} @{}x{} k{} p{} b{} {}", s.in_channels, s.out_channels, s.in_h,
+                                        s.in_w, s.kernel_h, s.pad, s.batch, note);
+  add(cases, "conv_direct", "forward", shape, flops, 4.0 * (in + out + w), quick, with_arena([=](Arena& arena) {
+        const float* x = arena.floats(size_t(in));
+        const float* wt = arena.floats(size_t(w));
+        float* y = arena.floats(size_t(out));
+        return [=] { kernels::direct_conv2d_forward(s, x, wt, nullptr, y); };
+      }));
+  add(cases, "conv_direct", "backward_input", shape, flops, 4.0 * (out + w + 2 * in), false,
+      with_arena([=](Arena& arena) {
+        const float* gy = arena.floats(size_t(out));
+        const float* wt = arena.floats(size_t(w));
+        float* gx = arena.floats(size_t(in));
+        return [=] { kernels::direct_conv2d_backward_input(s, gy, wt, gx); };
+      }));
+  add(cases, "conv_direct", "backward_weight", shape, flops, 4.0 * (in + out + 2 * w), false,
+      with_arena([=](Arena& arena) {
+        const float* x = arena.floats(size_t(in));
+        const float* gy = arena.floats(size_t(out));
+        float* gw = arena.floats(size_t(w));
+        return [=] { kernels::direct_conv2d_backward_weight(s, x, gy, gw, nullptr); };
+      }));
 }
 
 // ---------------------------------------------------------------- pointwise
@@ -353,6 +385,11 @@ std::vector<KernelCase> kernel_cases(bool quick) {
   add_gemm(all, 64, 120, 256, true, "fc1 batch 64", true);
   add_gemm(all, 64, 84, 120, true, "fc2 batch 64", false);
   add_gemm(all, 64, 10, 84, true, "fc3 batch 64", false);
+
+  // The MNIST convs as training runs them (direct kernels, no im2col).
+  add_conv_direct(all, kernels::DirectConvShape{64, 1, 28, 28, 6, 5, 5, 0}, "cnn conv1", true);
+  add_conv_direct(all, kernels::DirectConvShape{64, 6, 12, 12, 16, 5, 5, 0}, "cnn conv2", false);
+  add_conv_direct(all, kernels::DirectConvShape{64, 6, 8, 8, 16, 1, 1, 0}, "dw 1x1", false);
 
   add_im2col(all, kernels::ConvGeometry{1, 28, 28, 5, 5, 1, 0}, "MNIST conv1", true);
   add_im2col(all, kernels::ConvGeometry{6, 12, 12, 5, 5, 1, 0}, "MNIST conv2", false);
