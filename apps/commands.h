@@ -9,6 +9,7 @@ void register_compare(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_info(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_throughput(CLI::App& app);
 
 // Shared: --threads and --isa, applied before a command runs.
 void add_machine_options(CLI::App& command, int& threads, std::string& isa);

@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   sepnet::app::register_eval(app);
   sepnet::app::register_info(app);
   sepnet::app::register_bench(app);
+  sepnet::app::register_throughput(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

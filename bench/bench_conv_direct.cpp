@@ -4,6 +4,7 @@
 // Names: conv/<impl>/<N>x<Cin>x<H>x<W>/o<Cout>k<K>p<P>/threads:<T>, conv_bwd_input/sepnet/...,
 // conv_bwd_weight/sepnet/... Counters: FLOPS (2·MACs) and pct_peak (of the measured FMA peak).
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <omp.h>
 
 #include <random>
@@ -26,8 +27,6 @@ const DirectConvShape kCases[] = {
     {64, 1, 28, 28, 6, 5, 5, 0},   // cnn conv1
     {64, 6, 12, 12, 16, 5, 5, 0},  // cnn conv2
     {64, 6, 12, 12, 6, 5, 5, 0},   // dw (as written) second 5×5
-    {64, 1, 24, 24, 6, 1, 1, 0},   // dw 1→6 pointwise
-    {64, 6, 8, 8, 16, 1, 1, 0},    // dw 6→16 pointwise
 };
 
 std::vector<float> random_buffer(size_t n, unsigned seed) {
@@ -39,9 +38,8 @@ std::vector<float> random_buffer(size_t n, unsigned seed) {
 }
 
 std::string shape_name(const DirectConvShape& s) {
-  return std::to_string(s.batch) + "x" + std::to_string(s.in_channels) + "x" + std::to_string(s.in_h) + "x" +
-         std::to_string(s.in_w) + "/o" + std::to_string(s.out_channels) + "k" + std::to_string(s.kernel_h) + "p" +
-         std::to_string(s.pad);
+  return fmt::format("{}x{}x{}x{}/o{}k{}p{}", s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel_h,
+                     s.pad);
 }
 
 void set_counters(benchmark::State& state, const DirectConvShape& s, int threads) {
@@ -116,7 +114,7 @@ void bench_onednn(benchmark::State& state, DirectConvShape s, int threads) {
 const bool registered = [] {
   for (const auto& s : kCases)
     for (int threads : {1, 2}) {
-      const std::string suffix = "/" + shape_name(s) + "/threads:" + std::to_string(threads);
+      const std::string suffix = fmt::format("/{}/threads:{}", shape_name(s), threads);
       benchmark::RegisterBenchmark(("conv/sepnet" + suffix).c_str(), bench_sepnet, s, threads, Pass::forward)
           ->UseRealTime();
 #ifdef SEPNET_HAVE_ONEDNN

@@ -9,7 +9,10 @@ namespace sepnet::kernels {
 
 bool direct_conv2d_suits(const DirectConvShape& s) {
   const bool pad_ok = s.pad >= 0 && s.pad < s.kernel_h && s.pad < s.kernel_w;
-  return pad_ok && s.out_h() > 0 && s.out_w() > 0 && s.in_channels * s.kernel_h * s.kernel_w <= 256 &&
+  // 1×1 convs stay on the pointwise GEMM kernels: measured faster even at 1→6 and 6→16
+  // channels (sepnet bench, 64 images: 6→16 @8×8 forward 33 µs vs 130 µs direct).
+  const bool spatial = s.kernel_h > 1 || s.kernel_w > 1;
+  return pad_ok && spatial && s.out_h() > 0 && s.out_w() > 0 && s.in_channels * s.kernel_h * s.kernel_w <= 256 &&
          s.out_channels <= 64;
 }
 

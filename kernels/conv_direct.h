@@ -1,5 +1,5 @@
 // Direct (no im2col) dense 2-D convolution, NCHW, stride 1, for layers with FEW channels —
-// the MNIST convs (1→6 and 6→16 5×5 on 28² / 12² planes, 1→6 and 6→16 1×1). There, im2col
+// the MNIST convs (1→6, 6→16 and 6→6 5×5 on 28² / 12² planes). There, im2col
 // writes a K·P matrix many times larger than the input and the GEMM's M (= C_out) and K are
 // too small to amortize packing; the direct kernel reads each zero-padded input row vector once
 // per tap and feeds it to a register tile of output channels × row vectors.
@@ -18,7 +18,8 @@ struct DirectConvShape {
 };
 
 // Where the direct kernel beats im2col + GEMM (measured, docs/design.md): stride 1, groups 1,
-// pad < kernel, C_in·KH·KW <= 256 and C_out <= 64.
+// a spatial kernel (1×1 stays on the pointwise GEMMs), pad < kernel, C_in·KH·KW <= 256 and
+// C_out <= 64. (The kernels themselves accept any such shape, 1×1 included.)
 bool direct_conv2d_suits(const DirectConvShape& s);
 
 // output[n][o] = Σ_c conv(input[n][c], weight[o][c]) + bias[o]  (bias may be null)

@@ -113,4 +113,5 @@ TEST_CASE("direct conv2d routing rule", "[kernels][conv_direct]") {
   CHECK(direct_conv2d_suits({64, 1, 28, 28, 6, 5, 5, 0}));
   CHECK_FALSE(direct_conv2d_suits({1, 256, 14, 14, 256, 3, 3, 1}));  // wide layers stay on GEMM
   CHECK_FALSE(direct_conv2d_suits({1, 3, 14, 14, 8, 3, 3, 3}));      // pad >= kernel
+  CHECK_FALSE(direct_conv2d_suits({64, 6, 8, 8, 16, 1, 1, 0}));       // 1×1: pointwise GEMM
 }

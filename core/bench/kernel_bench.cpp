@@ -389,7 +389,7 @@ std::vector<KernelCase> kernel_cases(bool quick) {
   // The MNIST convs as training runs them (direct kernels, no im2col).
   add_conv_direct(all, kernels::DirectConvShape{64, 1, 28, 28, 6, 5, 5, 0}, "cnn conv1", true);
   add_conv_direct(all, kernels::DirectConvShape{64, 6, 12, 12, 16, 5, 5, 0}, "cnn conv2", false);
-  add_conv_direct(all, kernels::DirectConvShape{64, 6, 8, 8, 16, 1, 1, 0}, "dw 1x1", false);
+  add_conv_direct(all, kernels::DirectConvShape{64, 6, 12, 12, 6, 5, 5, 0}, "dw conv2 (6->6)", false);
 
   add_im2col(all, kernels::ConvGeometry{1, 28, 28, 5, 5, 1, 0}, "MNIST conv1", true);
   add_im2col(all, kernels::ConvGeometry{6, 12, 12, 5, 5, 1, 0}, "MNIST conv2", false);

@@ -1,0 +1,56 @@
+// sepnet throughput: images/s of one model (inference or training step) on random inputs.
+// The measurement lives in core/bench/model_throughput.
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "core/bench/model_throughput.h"
+#include "kernels/isa.h"
+#include "kernels/parallel.h"
+
+namespace sepnet::app {
+
+void register_throughput(CLI::App& app) {
+  struct Options {
+    bench::ThroughputOptions run;
+    std::string mode = "infer";
+    bool json = false;
+    int threads = 0;
+    std::string isa;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("throughput", "images/s of a whole model: inference or training step");
+  cmd->add_option("--model", o->run.model, "mobilenet | cnn | dw | dwsep")
+      ->check(CLI::IsMember({"mobilenet", "cnn", "dw", "dwsep"}));
+  cmd->add_option("--width", o->run.width, "MobileNet width multiplier α")->check(CLI::Range(0.01, 1.0));
+  cmd->add_option("--resolution", o->run.resolution, "MobileNet resolution multiplier ρ")->check(CLI::Range(0.15, 2.0));
+  cmd->add_option("--batch", o->run.batch, "images per batch")->check(CLI::PositiveNumber);
+  cmd->add_option("--mode", o->mode, "infer (eval, no graph) | train (forward, loss, backward, SGD step)")
+      ->check(CLI::IsMember({"infer", "train"}));
+  cmd->add_option("--seconds", o->run.seconds, "timed seconds after warm-up (median batch time is reported)")
+      ->check(CLI::Range(0.1, 600.0));
+  cmd->add_flag("--json", o->json, "print one JSON object instead of a sentence");
+  add_machine_options(*cmd, o->threads, o->isa);
+  cmd->callback([o] {
+    apply_machine_options(o->threads, o->isa);
+    o->run.train = o->mode == "train";
+    const bench::ThroughputResult r = bench::measure_throughput(o->run);
+    const int threads = kernels::available_threads();
+    if (o->json) {
+      nlohmann::json j{{"model", r.model},       {"mode", o->mode},           {"batch", o->run.batch},
+                       {"input", r.input_size},  {"threads", threads},        {"isa", kernels::isa_name(kernels::active_isa())},
+                       {"batches", r.batches},   {"median_ms", r.median_ms},  {"images_per_second", r.images_per_second},
+                       {"macs_per_image", r.macs_per_image}};
+      fmt::print("{}\n", j.dump());
+      return;
+    }
+    fmt::print("{} {} batch {} input {}x{}: {:.1f} images/s ({:.2f} ms per batch, median of {}; {:.1f} GMAC/s; {} threads, {})\n",
+               r.model, o->mode, o->run.batch, r.input_size, r.input_size, r.images_per_second, r.median_ms,
+               r.batches, r.images_per_second * static_cast<double>(r.macs_per_image) / 1e9, threads,
+               kernels::isa_name(kernels::active_isa()));
+  });
+}
+
+}  // namespace sepnet::app

@@ -1,0 +1,77 @@
+#include "core/bench/model_throughput.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/optim/optimizer.h"
+#include "core/random.h"
+#include "core/train/trainer.h"
+#include "models/mobilenet_v1.h"
+#include "models/seed_models.h"
+
+namespace sepnet::bench {
+
+ThroughputResult measure_throughput(const ThroughputOptions& o) {
+  if (o.batch < 1) throw std::invalid_argument("throughput: batch must be >= 1");
+  Rng rng(1);
+  std::unique_ptr<nn::Module> net;
+  int channels = 1, side = 28, classes = 10;
+  if (o.model == "mobilenet") {
+    models::MobileNetOptions mo{o.width, o.resolution};
+    net = std::make_unique<models::MobileNetV1>(mo, rng);
+    channels = 3, side = mo.input_size(), classes = mo.num_classes;
+  } else if (models::is_seed_architecture(o.model)) {
+    net = std::make_unique<models::SeedNet>(o.model, true, rng);
+  } else {
+    throw std::invalid_argument("throughput: unknown model '" + o.model + "' (mobilenet, cnn, dw, dwsep)");
+  }
+  std::vector<float> pixels(static_cast<size_t>(o.batch) * channels * side * side);
+  for (auto& v : pixels) v = rng.normal();
+  const Tensor x = Tensor::from_vector({o.batch, channels, side, side}, pixels);
+  std::vector<int32_t> labels(static_cast<size_t>(o.batch));
+  for (auto& l : labels) l = static_cast<int32_t>(rng.below(static_cast<uint64_t>(classes)));
+
+  std::unique_ptr<optim::Optimizer> optimizer;
+  if (o.train) {
+    net->train();
+    optimizer = train::make_optimizer("sgd", net->parameters(), 0.01f, 0.9f, 0.0f);
+  } else {
+    net->eval();
+  }
+  auto step = [&] {
+    if (o.train) {
+      optimizer->zero_grad();
+      Tensor loss = train::classification_loss("ce", net->forward(x), labels);
+      loss.backward();
+      optimizer->step();
+    } else {
+      NoGradGuard no_grad;
+      Tensor logits = net->forward(x);
+      (void)logits;
+    }
+  };
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  do {
+    const auto t = Clock::now();
+    step();
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  } while (std::chrono::duration<double>(Clock::now() - start).count() < o.seconds || ms.size() < 3);
+  std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
+  ThroughputResult r;
+  r.model = net->describe();
+  r.input_size = side;
+  r.macs_per_image = net->macs({1, channels, side, side});
+  r.batches = static_cast<int>(ms.size());
+  r.median_ms = ms[ms.size() / 2];
+  r.images_per_second = o.batch / (r.median_ms / 1000.0);
+  return r;
+}
+
+}  // namespace sepnet::bench

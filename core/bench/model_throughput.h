@@ -1,0 +1,30 @@
+// Whole-model speed: images/s of inference (eval mode, no graph) or of a training step
+// (forward, cross-entropy, backward, SGD step) for one model at one batch size, on random
+// inputs. Used by `sepnet throughput` and scripts/bench_mobilenet.py (against PyTorch).
+#pragma once
+#include <string>
+
+namespace sepnet::bench {
+
+struct ThroughputOptions {
+  std::string model = "mobilenet";  // mobilenet | cnn | dw | dwsep
+  float width = 1.0f;               // MobileNet α
+  float resolution = 1.0f;          // MobileNet ρ (input side round(224·ρ))
+  int batch = 1;
+  bool train = false;               // training step instead of inference
+  double seconds = 2.0;             // timed time, after warm-up
+  int warmup = 3;                   // untimed batches first
+};
+
+struct ThroughputResult {
+  std::string model;         // describe() of the network
+  int input_size = 0;        // side of the square input
+  long long macs_per_image = 0;
+  int batches = 0;           // timed batches
+  double median_ms = 0;      // per batch
+  double images_per_second = 0;  // batch / median batch time
+};
+
+ThroughputResult measure_throughput(const ThroughputOptions& options);
+
+}  // namespace sepnet::bench
