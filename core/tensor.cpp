@@ -24,6 +24,12 @@ float* TensorImpl::grad_data() {
   return grad->data();
 }
 
+float* TensorImpl::grad_data_for_write(bool& accumulate) {
+  accumulate = grad != nullptr;
+  if (!grad) grad = make_storage(numel(), /*zero=*/false);
+  return grad->data();
+}
+
 namespace {
 std::shared_ptr<TensorImpl> new_impl(const Shape& shape, bool zero) {
   for (int64_t d : shape)

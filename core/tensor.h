@@ -35,6 +35,10 @@ struct TensorImpl {
   const float* data() const { return storage->data() + offset; }
   // Gradient buffer, allocated (zeroed) on first use.
   float* grad_data();
+  // For a backward kernel that writes every element of this gradient: allocates it without
+  // zeroing when it does not exist yet (accumulate = false: the kernel must assign), else
+  // returns the existing one (accumulate = true). Saves a memset per activation per step.
+  float* grad_data_for_write(bool& accumulate);
   bool has_grad() const { return grad != nullptr; }
 };
 

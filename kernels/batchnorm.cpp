@@ -89,7 +89,7 @@ void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float
 
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* grad_y,
                         const float* gamma, const float* mean, const float* invstd, float* grad_x,
-                        float* grad_gamma, float* grad_beta) {
+                        float* grad_gamma, float* grad_beta, bool accumulate_x) {
   const double count = static_cast<double>(s.batch) * s.spatial;
   const int threads = channel_threads(s);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
@@ -113,11 +113,11 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* gr
     for (int n = 0; n < s.batch; ++n) {
       const float* xp = plane(x, s, n, c);
       const float* gp = plane(grad_y, s, n, c);
-      float* dp = plane(grad_x, s, n, c);
-      for (long i = 0; i < s.spatial; ++i) {
-        float xhat = (xp[i] - m) * is;
-        dp[i] += k * (gp[i] - mean_dy - xhat * mean_dy_xhat);
-      }
+      float* __restrict dp = plane(grad_x, s, n, c);
+      if (accumulate_x)
+        for (long i = 0; i < s.spatial; ++i) dp[i] += k * (gp[i] - mean_dy - (xp[i] - m) * is * mean_dy_xhat);
+      else
+        for (long i = 0; i < s.spatial; ++i) dp[i] = k * (gp[i] - mean_dy - (xp[i] - m) * is * mean_dy_xhat);
     }
   }
 }

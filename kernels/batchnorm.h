@@ -21,6 +21,6 @@ void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float
 // Training backward: accumulates into grad_x, grad_gamma, grad_beta (each may be null).
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* grad_y,
                         const float* gamma, const float* mean, const float* invstd, float* grad_x,
-                        float* grad_gamma, float* grad_beta);
+                        float* grad_gamma, float* grad_beta, bool accumulate_x = true);
 
 }  // namespace sepnet::kernels

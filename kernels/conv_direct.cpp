@@ -27,13 +27,13 @@ void direct_conv2d_forward(const DirectConvShape& s, const float* input, const f
 }
 
 void direct_conv2d_backward_input(const DirectConvShape& s, const float* grad_output, const float* weight,
-                                  float* grad_input) {
+                                  float* grad_input, bool accumulate) {
   switch (active_isa()) {
-    case Isa::avx512: return direct::avx512::backward_input(s, grad_output, weight, grad_input);
-    case Isa::avx2: return direct::avx2::backward_input(s, grad_output, weight, grad_input);
+    case Isa::avx512: return direct::avx512::backward_input(s, grad_output, weight, grad_input, accumulate);
+    case Isa::avx2: return direct::avx2::backward_input(s, grad_output, weight, grad_input, accumulate);
     case Isa::scalar: break;
   }
-  direct::scalar::backward_input(s, grad_output, weight, grad_input);
+  direct::scalar::backward_input(s, grad_output, weight, grad_input, accumulate);
 }
 
 void direct_conv2d_backward_weight(const DirectConvShape& s, const float* input, const float* grad_output,

@@ -25,9 +25,9 @@ bool direct_conv2d_suits(const DirectConvShape& s);
 // output[n][o] = Σ_c conv(input[n][c], weight[o][c]) + bias[o]  (bias may be null)
 void direct_conv2d_forward(const DirectConvShape& s, const float* input, const float* weight, const float* bias,
                            float* output);
-// grad_input += full correlation of grad_output with the flipped filters
+// grad_input += full correlation of grad_output with the flipped filters (= when !accumulate)
 void direct_conv2d_backward_input(const DirectConvShape& s, const float* grad_output, const float* weight,
-                                  float* grad_input);
+                                  float* grad_input, bool accumulate = true);
 // grad_weight += Σ_n corr(input, grad_output); grad_bias += Σ grad_output (either may be null)
 void direct_conv2d_backward_weight(const DirectConvShape& s, const float* input, const float* grad_output,
                                    float* grad_weight, float* grad_bias);

@@ -11,7 +11,7 @@ namespace sepnet::kernels::direct {
   void forward(const DirectConvShape& s, const float* input, const float* weight, const float* bias,   \
                float* output);                                                                          \
   void backward_input(const DirectConvShape& s, const float* grad_output, const float* weight,         \
-                      float* grad_input);                                                               \
+                      float* grad_input, bool accumulate);                                              \
   void backward_weight(const DirectConvShape& s, const float* input, const float* grad_output,         \
                        float* grad_weight, float* grad_bias);                                           \
   }

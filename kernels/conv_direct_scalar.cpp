@@ -11,8 +11,9 @@ using Vec = scalar_simd::Lane;
 void forward(const DirectConvShape& s, const float* input, const float* weight, const float* bias, float* output) {
   forward_impl<Vec>(s, input, weight, bias, output);
 }
-void backward_input(const DirectConvShape& s, const float* grad_output, const float* weight, float* grad_input) {
-  backward_input_impl<Vec>(s, grad_output, weight, grad_input);
+void backward_input(const DirectConvShape& s, const float* grad_output, const float* weight, float* grad_input,
+                    bool accumulate) {
+  backward_input_impl<Vec>(s, grad_output, weight, grad_input, accumulate);
 }
 void backward_weight(const DirectConvShape& s, const float* input, const float* grad_output, float* grad_weight,
                      float* grad_bias) {

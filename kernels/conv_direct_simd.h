@@ -190,7 +190,7 @@ void forward_impl(const DirectConvShape& s, const float* input, const float* wei
 
 template <class B>
 void backward_input_impl(const DirectConvShape& s, const float* grad_output, const float* weight,
-                         float* grad_input) {
+                         float* grad_input, bool accumulate) {
   // grad_input = stride-1 conv of grad_output padded by K-1-pad, C_out -> C_in channels,
   // filter w'[c][o][ky][kx] = w[o][c][KH-1-ky][KW-1-kx].
   const Geometry g{s.out_channels, s.out_h(), s.out_w(), s.in_channels, s.kernel_h, s.kernel_w,
@@ -202,7 +202,7 @@ void backward_input_impl(const DirectConvShape& s, const float* grad_output, con
     for (int c = 0; c < s.in_channels; ++c)
       for (int t = 0; t < taps; ++t)  // packed [o][ky][kx][c]; flipped tap = taps-1-t
         wpack[static_cast<std::size_t>(o * taps + t) * s.in_channels + c] = weight[(o * s.in_channels + c) * taps + taps - 1 - t];
-  run_forward<B>(g, s.batch, grad_output, wpack.data(), nullptr, true, grad_input);
+  run_forward<B>(g, s.batch, grad_output, wpack.data(), nullptr, accumulate, grad_input);
 }
 
 // ---- backward weight --------------------------------------------------------------------

@@ -6,7 +6,8 @@ namespace sepnet::kernels {
 
 void relu_forward(long count, const float* x, float* y);
 // grad_x += grad_y where y > 0 (y is the ReLU output; at 0 the gradient is 0, as PyTorch)
-void relu_backward(long count, const float* y, const float* grad_y, float* grad_x);
+// grad_x (+)= grad_y where y > 0; accumulate = false overwrites grad_x instead of adding.
+void relu_backward(long count, const float* y, const float* grad_y, float* grad_x, bool accumulate = true);
 
 // Row-wise over a rows×cols matrix (max-subtracted, so large logits do not overflow).
 void softmax_rows(long rows, long cols, const float* x, float* y);

@@ -61,6 +61,15 @@ void check_shape(const DirectConvShape& s, std::mt19937& rng) {
     INFO(name << " backward_input");
     CHECK(got.guards_intact());
     check_close(got.data(), want, mag, "backward_input");
+    // accumulate = false assigns: a NaN-filled (fresh) buffer ends equal to the gradient alone.
+    std::vector<float> alone(in_n, 0.0f), alone_mag(in_n, 0.0f);
+    direct_conv2d_backward_input_reference(s, grad_out.data(), weight.data(), alone.data());
+    direct_conv2d_backward_input_reference(s, abs_go.data(), abs_w.data(), alone_mag.data());
+    Guarded fresh(in_n);
+    std::fill(fresh.data(), fresh.data() + in_n, std::nanf(""));
+    direct_conv2d_backward_input(s, grad_out.data(), weight.data(), fresh.data(), false);
+    CHECK(fresh.guards_intact());
+    check_close(fresh.data(), alone, alone_mag, "backward_input assign");
   }
 
   {  // backward-weight and bias accumulate too

@@ -7,6 +7,7 @@
 
 #include "core/random.h"
 #include "kernels/batchnorm.h"
+#include "kernels/eltwise.h"
 #include "kernels/isa.h"
 #include "kernels/pool.h"
 
@@ -87,6 +88,33 @@ TEST_CASE("batchnorm kernels equal a double-precision definition", "[kernels][ba
           const double expected = 0.5 + gamma[c] * is * (dy[at(b, i)] - sdy / count - xhat * sdyx / count);
           REQUIRE(dx[at(b, i)] == Approx(expected).margin(1e-4));
         }
+    }
+    // accumulate_x = false overwrites grad_x (a fresh, uninitialised buffer): same values minus the 0.5 start.
+    std::vector<float> dx_assign(n, std::nanf("")), dgamma2(5, 0.0f), dbeta2(5, 0.0f);
+    batchnorm_backward(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx_assign.data(),
+                       dgamma2.data(), dbeta2.data(), false);
+    for (size_t i = 0; i < n; ++i) REQUIRE(dx_assign[i] == Approx(dx[i] - 0.5f).margin(1e-5));
+  }
+  omp_set_num_threads(2);
+}
+
+TEST_CASE("relu_backward accumulates or assigns through the output mask", "[kernels][eltwise]") {
+  Rng rng(3);
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    for (long count : {1L, 7L, 33L, 200001L}) {  // tails, and enough for two threads
+      std::vector<float> y(count), gy(count), acc(count, 1.5f), assign(count, std::nanf(""));
+      for (long i = 0; i < count; ++i) {
+        y[i] = rng.below(3) == 0 ? 0.0f : rng.uniform(-1, 1);
+        gy[i] = rng.uniform(-1, 1);
+      }
+      relu_backward(count, y.data(), gy.data(), acc.data(), true);
+      relu_backward(count, y.data(), gy.data(), assign.data(), false);
+      for (long i = 0; i < count; ++i) {
+        const float pass = y[i] > 0.0f ? gy[i] : 0.0f;
+        REQUIRE(acc[i] == 1.5f + pass);
+        REQUIRE(assign[i] == pass);
+      }
     }
   }
   omp_set_num_threads(2);

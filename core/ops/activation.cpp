@@ -10,7 +10,9 @@ Tensor relu(const Tensor& x) {
   auto xi = x.impl_ptr();
   Tensor y = make_result(x.shape(), {x}, [xi](TensorImpl& self) {
     // The mask comes from the output itself (y > 0 ⇔ x > 0), so no extra activation is saved.
-    kernels::relu_backward(self.numel(), self.data(), self.grad->data(), xi->grad_data());
+    bool accumulate;
+    float* gx = xi->grad_data_for_write(accumulate);
+    kernels::relu_backward(self.numel(), self.data(), self.grad->data(), gx, accumulate);
   });
   kernels::relu_forward(x.numel(), x.data(), y.data());
   return y;

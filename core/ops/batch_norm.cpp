@@ -49,10 +49,11 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
   auto xi = x.impl_ptr(), gi = gamma.impl_ptr(), bi = beta.impl_ptr();
   auto mi = saved_mean.impl_ptr(), si = saved_invstd.impl_ptr();
   Tensor y = make_result(x.shape(), {x, gamma, beta}, [=](TensorImpl& self) {
-    kernels::batchnorm_backward(s, xi->data(), self.grad->data(), gi->data(), mi->data(), si->data(),
-                                xi->requires_grad ? xi->grad_data() : nullptr,
+    bool accumulate_x = true;
+    float* gx = xi->requires_grad ? xi->grad_data_for_write(accumulate_x) : nullptr;
+    kernels::batchnorm_backward(s, xi->data(), self.grad->data(), gi->data(), mi->data(), si->data(), gx,
                                 gi->requires_grad ? gi->grad_data() : nullptr,
-                                bi->requires_grad ? bi->grad_data() : nullptr);
+                                bi->requires_grad ? bi->grad_data() : nullptr, accumulate_x);
   });
   kernels::batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), eps, y.data(), saved_mean.data(),
                                    batch_var.data(), saved_invstd.data());

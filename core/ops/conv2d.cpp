@@ -201,14 +201,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
       !p.direct() && p.depthwise_multiplier() ? replicate_channels(p, x.data()) : nullptr;
   Tensor y = make_result(out_shape, {x, weight, bias}, [p, xi, wi, bi, replicated](TensorImpl& self) {
     const float* gy = self.grad->data();
-    float* gx = xi->requires_grad ? xi->grad_data() : nullptr;
     float* gw = wi->requires_grad ? wi->grad_data() : nullptr;
     float* gb = bi && bi->requires_grad ? bi->grad_data() : nullptr;
-    if (p.direct()) {
+    if (p.direct()) {  // writes every input-gradient element: a fresh buffer is assigned, not zeroed
       const auto s = p.direct_shape();
-      if (gx) kernels::direct_conv2d_backward_input(s, gy, wi->data(), gx);
+      if (xi->requires_grad) {
+        bool accumulate;
+        float* gx = xi->grad_data_for_write(accumulate);
+        kernels::direct_conv2d_backward_input(s, gy, wi->data(), gx, accumulate);
+      }
       if (gw || gb) kernels::direct_conv2d_backward_weight(s, xi->data(), gy, gw, gb);
-    } else if (p.depthwise_multiplier()) {
+      return;
+    }
+    float* gx = xi->requires_grad ? xi->grad_data() : nullptr;
+    if (p.depthwise_multiplier()) {
       const auto s = p.depthwise_shape();
       if (gx) {  // gradient of the replicated input, summed back over each channel's m copies
         auto grad_rep = make_storage(replicated->size(), true);

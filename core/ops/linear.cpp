@@ -19,8 +19,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   auto xi = x.impl_ptr(), wi = weight.impl_ptr(), bi = bias.impl_ptr();
   Tensor y = make_result({n, out}, {x, weight, bias}, [=](TensorImpl& self) {
     const float* gy = self.grad->data();
-    if (xi->requires_grad)
-      kernels::sgemm(false, false, n, in, out, 1.0f, gy, out, wi->data(), in, 1.0f, xi->grad_data(), in);
+    if (xi->requires_grad) {  // beta 0 on a fresh gradient: no zero-fill, no read
+      bool accumulate;
+      float* gx = xi->grad_data_for_write(accumulate);
+      kernels::sgemm(false, false, n, in, out, 1.0f, gy, out, wi->data(), in, accumulate ? 1.0f : 0.0f, gx, in);
+    }
     if (wi->requires_grad)
       kernels::sgemm(true, false, out, in, n, 1.0f, gy, out, xi->data(), in, 1.0f, wi->grad_data(), in);
     if (bi && bi->requires_grad) {
