@@ -49,9 +49,13 @@ TEST_CASE("max_pool2d_forward equals the reference, ties and NaN included", "[ke
 
 TEST_CASE("batchnorm kernels equal a double-precision definition", "[kernels][batchnorm]") {
   Rng rng(2);
-  for (int threads : {1, 2}) {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+   if (!isa_supported(isa)) continue;
+   ScopedIsa forced(isa);
+   for (int threads : {1, 2}) {
     omp_set_num_threads(threads);
-    BatchNormShape s{3, 5, 37};
+    INFO("isa=" << isa_name(isa) << " threads=" << threads);
+    BatchNormShape s{3, 5, 77};  // 77: two 32-lane blocks and a tail
     const size_t n = static_cast<size_t>(s.batch) * s.channels * s.spatial;
     std::vector<float> x(n), dy(n), gamma(5), beta(5);
     for (float& v : x) v = rng.uniform(-3, 5);
@@ -94,6 +98,7 @@ TEST_CASE("batchnorm kernels equal a double-precision definition", "[kernels][ba
     batchnorm_backward(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx_assign.data(),
                        dgamma2.data(), dbeta2.data(), false);
     for (size_t i = 0; i < n; ++i) REQUIRE(dx_assign[i] == Approx(dx[i] - 0.5f).margin(1e-5));
+   }
   }
   omp_set_num_threads(2);
 }
