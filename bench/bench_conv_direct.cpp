@@ -13,12 +13,10 @@
 
 #include "kernels/conv_direct.h"
 #include "kernels/machine_probe.h"
+#include "bench_common.h"
 #include "roofline_context.h"
 
-#ifdef SEPNET_HAVE_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
-#endif
-
+using sepnet::bench::random_buffer;
 using sepnet::kernels::DirectConvShape;
 
 namespace {
@@ -28,14 +26,6 @@ const DirectConvShape kCases[] = {
     {64, 6, 12, 12, 16, 5, 5, 0},  // cnn conv2
     {64, 6, 12, 12, 6, 5, 5, 0},   // dw (as written) second 5×5
 };
-
-std::vector<float> random_buffer(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 std::string shape_name(const DirectConvShape& s) {
   return fmt::format("{}x{}x{}x{}/o{}k{}p{}", s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel_h,
@@ -85,28 +75,13 @@ void bench_onednn(benchmark::State& state, DirectConvShape s, int threads) {
   using namespace dnnl;
   using tag = memory::format_tag;
   using dt = memory::data_type;
-  engine eng(engine::kind::cpu, 0);
-  stream strm(eng);
   auto src_md = memory::desc({s.batch, s.in_channels, s.in_h, s.in_w}, dt::f32, tag::any);
   auto wei_md = memory::desc({s.out_channels, s.in_channels, s.kernel_h, s.kernel_w}, dt::f32, tag::any);
   auto bias_md = memory::desc({s.out_channels}, dt::f32, tag::x);
   auto dst_md = memory::desc({s.batch, s.out_channels, s.out_h(), s.out_w()}, dt::f32, tag::any);
-  convolution_forward::desc desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, wei_md, bias_md,
-                                 dst_md, {1, 1}, {s.pad, s.pad}, {s.pad, s.pad});
-  convolution_forward::primitive_desc pd(desc, eng);
-  memory src(pd.src_desc(), eng), wei(pd.weights_desc(), eng), bias(pd.bias_desc(), eng), dst(pd.dst_desc(), eng);
-  for (memory* m : {&src, &wei, &bias}) {
-    auto values = random_buffer(m->get_desc().get_size() / sizeof(float), 7);
-    std::copy(values.begin(), values.end(), static_cast<float*>(m->get_data_handle()));
-  }
-  convolution_forward conv(pd);
-  const std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
-  for (auto _ : state) {
-    conv.execute(strm, args);
-    strm.wait();
-  }
-  state.SetLabel(pd.impl_info_str());
+  sepnet::bench::time_onednn_convolution(
+      state, convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, wei_md,
+                                       bias_md, dst_md, {1, 1}, {s.pad, s.pad}, {s.pad, s.pad}));
   set_counters(state, s, threads);
 }
 #endif

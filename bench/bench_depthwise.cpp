@@ -12,6 +12,7 @@
 // the DRAM roofline.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.h"
 #include "roofline_context.h"
 #include <omp.h>
 
@@ -25,15 +26,13 @@
 #include "kernels/depthwise.h"
 #include "kernels/machine_probe.h"
 
-#ifdef SEPNET_HAVE_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
-#endif
 #if defined(SEPNET_HAVE_XNNPACK) && __has_include(<pthreadpool.h>)
 #include <dlfcn.h>
 #include <xnnpack.h>
 #define SEPNET_BENCH_XNNPACK 1
 #endif
 
+using sepnet::bench::random_buffer;
 using sepnet::kernels::DepthwiseShape;
 
 namespace {
@@ -55,14 +54,6 @@ const Case kCases[] = {
     {{64, 1, 28, 28, 5, 5, 1, 0}, "mnist"},
     {{64, 6, 12, 12, 5, 5, 1, 0}, "mnist"},
 };
-
-std::vector<float> random_buffer(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 struct Sizes {
   long in, out, weights;
@@ -142,8 +133,6 @@ void bench_onednn(benchmark::State& state, DepthwiseShape s, int threads, bool p
   using namespace dnnl;
   using tag = memory::format_tag;
   using dt = memory::data_type;
-  engine eng(engine::kind::cpu, 0);
-  stream strm(eng);
   const memory::dims src_dims{s.batch, s.channels, s.in_h, s.in_w};
   const memory::dims wei_dims{s.channels, 1, 1, s.kernel_h, s.kernel_w};
   const memory::dims bias_dims{s.channels};
@@ -156,27 +145,9 @@ void bench_onednn(benchmark::State& state, DepthwiseShape s, int threads, bool p
   auto wei_md = memory::desc(wei_dims, dt::f32, plain_nchw ? tag::goihw : tag::any);
   auto bias_md = memory::desc(bias_dims, dt::f32, tag::x);
   auto dst_md = memory::desc(dst_dims, dt::f32, plain_nchw ? tag::nchw : tag::any);
-  convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
-                                 src_md, wei_md, bias_md, dst_md, strides, pad, pad_r);
-  convolution_forward::primitive_desc pd(desc, eng);
-  memory src(pd.src_desc(), eng), wei(pd.weights_desc(), eng), bias(pd.bias_desc(), eng),
-      dst(pd.dst_desc(), eng);
-  auto fill = [](memory& m, unsigned seed) {
-    const size_t n = m.get_desc().get_size() / sizeof(float);
-    auto values = random_buffer(n, seed);
-    std::copy(values.begin(), values.end(), static_cast<float*>(m.get_data_handle()));
-  };
-  fill(src, 1);
-  fill(wei, 2);
-  fill(bias, 3);
-  convolution_forward conv(pd);
-  const std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
-  for (auto _ : state) {
-    conv.execute(strm, args);
-    strm.wait();
-  }
-  state.SetLabel(pd.impl_info_str());
+  sepnet::bench::time_onednn_convolution(state, convolution_forward::desc(prop_kind::forward_inference,
+                                                                           algorithm::convolution_direct, src_md, wei_md,
+                                                                           bias_md, dst_md, strides, pad, pad_r));
   set_counters(state, s, threads);
 }
 #endif

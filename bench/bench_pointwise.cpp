@@ -6,6 +6,7 @@
 // Counters as in bench_depthwise: FLOPS, bytes (input + output + weights), pct_roofline.
 #include <benchmark/benchmark.h>
 
+#include "bench_common.h"
 #include "roofline_context.h"
 #include <omp.h>
 
@@ -18,10 +19,8 @@
 #include "kernels/machine_probe.h"
 #include "kernels/pointwise.h"
 
-#ifdef SEPNET_HAVE_ONEDNN
-#include <oneapi/dnnl/dnnl.hpp>
-#endif
 
+using sepnet::bench::random_buffer;
 using sepnet::kernels::PointwiseShape;
 
 namespace {
@@ -31,14 +30,6 @@ struct Case {
 };
 const Case kCases[] = {{1, 32, 64, 112},  {1, 64, 128, 56},   {1, 128, 128, 56},
                        {1, 256, 256, 28}, {1, 512, 512, 14}, {1, 1024, 1024, 7}};
-
-std::vector<float> random_buffer(size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
 
 PointwiseShape shape_of(const Case& c) { return {c.batch, c.cin, c.cout, c.hw * c.hw}; }
 
@@ -91,29 +82,13 @@ void bench_onednn(benchmark::State& state, const Case& c, int threads) {
   using namespace dnnl;
   using tag = memory::format_tag;
   using dt = memory::data_type;
-  engine eng(engine::kind::cpu, 0);
-  stream strm(eng);
   auto src_md = memory::desc({c.batch, c.cin, c.hw, c.hw}, dt::f32, tag::any);
   auto wei_md = memory::desc({c.cout, c.cin, 1, 1}, dt::f32, tag::any);
   auto bias_md = memory::desc({c.cout}, dt::f32, tag::x);
   auto dst_md = memory::desc({c.batch, c.cout, c.hw, c.hw}, dt::f32, tag::any);
-  convolution_forward::desc desc(prop_kind::forward_inference, algorithm::convolution_direct,
-                                 src_md, wei_md, bias_md, dst_md, {1, 1}, {0, 0}, {0, 0});
-  convolution_forward::primitive_desc pd(desc, eng);
-  memory src(pd.src_desc(), eng), wei(pd.weights_desc(), eng), bias(pd.bias_desc(), eng),
-      dst(pd.dst_desc(), eng);
-  for (memory* m : {&src, &wei, &bias}) {
-    auto values = random_buffer(m->get_desc().get_size() / sizeof(float), 7);
-    std::copy(values.begin(), values.end(), static_cast<float*>(m->get_data_handle()));
-  }
-  convolution_forward conv(pd);
-  const std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
-  for (auto _ : state) {
-    conv.execute(strm, args);
-    strm.wait();
-  }
-  state.SetLabel(pd.impl_info_str());
+  sepnet::bench::time_onednn_convolution(
+      state, convolution_forward::desc(prop_kind::forward_inference, algorithm::convolution_direct, src_md, wei_md,
+                                       bias_md, dst_md, {1, 1}, {0, 0}, {0, 0}));
   set_counters(state, shape_of(c), threads);
 }
 #endif

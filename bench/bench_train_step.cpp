@@ -7,34 +7,20 @@
 #include <omp.h>
 
 #include <string>
-#include <vector>
 
-#include "core/optim/optimizer.h"
-#include "core/random.h"
-#include "core/train/trainer.h"
+#include "core/bench/model_throughput.h"
 #include "kernels/parallel.h"
-#include "models/seed_models.h"
 
 namespace {
 
 void train_step(benchmark::State& state, const std::string& architecture, int batch, int threads) {
   sepnet::kernels::set_num_threads(threads);
-  sepnet::Rng rng(7);
-  sepnet::models::SeedNet model(architecture, true, rng);
-  model.train();
-  auto optimizer = sepnet::train::make_optimizer("sgd", model.parameters(), 0.01f, 0.9f, 0.0f);
-  std::vector<float> pixels(static_cast<size_t>(batch) * 28 * 28);
-  for (auto& v : pixels) v = rng.normal();
-  const sepnet::Tensor x = sepnet::Tensor::from_vector({batch, 1, 28, 28}, pixels);
-  std::vector<int32_t> labels(static_cast<size_t>(batch));
-  for (auto& l : labels) l = static_cast<int32_t>(rng.below(10));
-  for (auto _ : state) {
-    optimizer->zero_grad();
-    sepnet::Tensor loss = sepnet::train::classification_loss("ce", model.forward(x), labels);
-    loss.backward();
-    optimizer->step();
-    benchmark::DoNotOptimize(loss.data());
-  }
+  sepnet::bench::ThroughputOptions options;
+  options.model = architecture;
+  options.batch = batch;
+  options.train = true;
+  const sepnet::bench::ModelStep step = sepnet::bench::make_model_step(options);
+  for (auto _ : state) step.run();
   state.counters["images_per_second"] =
       benchmark::Counter(static_cast<double>(state.iterations()) * batch, benchmark::Counter::kIsRate);
 }

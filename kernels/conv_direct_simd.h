@@ -27,6 +27,7 @@
 
 #include "kernels/conv_direct.h"
 #include "kernels/parallel.h"
+#include "kernels/simd_hsum.h"
 
 namespace sepnet::kernels::direct {
 namespace {
@@ -206,15 +207,6 @@ void backward_input_impl(const DirectConvShape& s, const float* grad_output, con
 }
 
 // ---- backward weight --------------------------------------------------------------------
-
-template <class B>
-float hsum(const B& v) {  // fixed lane order
-  alignas(64) float lanes[B::size];
-  v.store_unaligned(lanes);
-  float total = 0.0f;
-  for (std::size_t i = 0; i < B::size; ++i) total += lanes[i];
-  return total;
-}
 
 // vsum[(o·C_in + c)·KH·KW + ky·KW + kx] (vectors) += Σ_images Σ_rows grad_out[o] · input[c]
 // shifted by (ky, kx), for CB output channels o0.. and KB taps kx0.., over `images` images.

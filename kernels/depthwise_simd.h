@@ -29,21 +29,12 @@
 
 #include "kernels/depthwise.h"
 #include "kernels/parallel.h"
+#include "kernels/simd_hsum.h"
 
 namespace sepnet::kernels::dw {
 namespace {
 
 inline long round_up(long x, long m) { return (x + m - 1) / m * m; }
-
-// Horizontal sum through memory (fixed lane order; avoids GCC 12's noisy reduce intrinsics).
-template <class B>
-float hsum(const B& v) {
-  alignas(64) float lanes[B::size];
-  v.store_unaligned(lanes);
-  float total = 0.0f;
-  for (std::size_t i = 0; i < B::size; ++i) total += lanes[i];
-  return total;
-}
 
 // Zero-bordered copy of one plane, split into `nsub` = stride column phases: sub-plane cp
 // holds padded columns cp, cp + s, cp + 2s, ... of every padded row, so a strided tap

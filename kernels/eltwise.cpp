@@ -20,32 +20,34 @@ void relu_forward(long count, const float* __restrict x, float* __restrict y) {
   for (long i = 0; i < count; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void relu_backward(long count, const float* __restrict y, const float* __restrict grad_y, float* __restrict grad_x,
-                   bool accumulate) {
+namespace {
+// Mask the bits instead of selecting: GCC turns `cond ? g : 0` + `+=` into a branch that skips
+// the add (x + 0 is not x for x = −0), and the branch mispredicts on ReLU masks.
+template <bool kAccumulate>
+void relu_backward_loop(long count, const float* __restrict y, const float* __restrict grad_y,
+                        float* __restrict grad_x) {
   const int threads = threads_for(count, kGrain);
-  if (!accumulate) {
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
-    for (long i = 0; i < count; ++i) {
-      const uint32_t mask = 0u - static_cast<uint32_t>(y[i] > 0.0f);
-      uint32_t bits;
-      std::memcpy(&bits, grad_y + i, sizeof bits);
-      bits &= mask;
-      std::memcpy(grad_x + i, &bits, sizeof bits);
-    }
-    return;
-  }
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (long i = 0; i < count; ++i) {
-    // Mask the bits instead of selecting: GCC turns `cond ? g : 0` + `+=` into a branch that
-    // skips the add (x + 0 is not x for x = −0), and the branch mispredicts on ReLU masks.
     const uint32_t mask = 0u - static_cast<uint32_t>(y[i] > 0.0f);
     uint32_t bits;
     std::memcpy(&bits, grad_y + i, sizeof bits);
     bits &= mask;
     float pass;
     std::memcpy(&pass, &bits, sizeof pass);
-    grad_x[i] += pass;
+    if constexpr (kAccumulate)
+      grad_x[i] += pass;
+    else
+      grad_x[i] = pass;
   }
+}
+}  // namespace
+
+void relu_backward(long count, const float* y, const float* grad_y, float* grad_x, bool accumulate) {
+  if (accumulate)
+    relu_backward_loop<true>(count, y, grad_y, grad_x);
+  else
+    relu_backward_loop<false>(count, y, grad_y, grad_x);
 }
 
 void softmax_rows(long rows, long cols, const float* x, float* y) {

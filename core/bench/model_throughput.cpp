@@ -15,17 +15,17 @@
 
 namespace sepnet::bench {
 
-ThroughputResult measure_throughput(const ThroughputOptions& o) {
+ModelStep make_model_step(const ThroughputOptions& o) {
   if (o.batch < 1) throw std::invalid_argument("throughput: batch must be >= 1");
   Rng rng(1);
-  std::unique_ptr<nn::Module> net;
+  std::shared_ptr<nn::Module> net;
   int channels = 1, side = 28, classes = 10;
   if (o.model == "mobilenet") {
     models::MobileNetOptions mo{o.width, o.resolution};
-    net = std::make_unique<models::MobileNetV1>(mo, rng);
+    net = std::make_shared<models::MobileNetV1>(mo, rng);
     channels = 3, side = mo.input_size(), classes = mo.num_classes;
   } else if (models::is_seed_architecture(o.model)) {
-    net = std::make_unique<models::SeedNet>(o.model, true, rng);
+    net = std::make_shared<models::SeedNet>(o.model, true, rng);
   } else {
     throw std::invalid_argument("throughput: unknown model '" + o.model + "' (mobilenet, cnn, dw, dwsep)");
   }
@@ -35,25 +35,33 @@ ThroughputResult measure_throughput(const ThroughputOptions& o) {
   std::vector<int32_t> labels(static_cast<size_t>(o.batch));
   for (auto& l : labels) l = static_cast<int32_t>(rng.below(static_cast<uint64_t>(classes)));
 
-  std::unique_ptr<optim::Optimizer> optimizer;
+  ModelStep step;
+  step.model = net->describe();
+  step.input_size = side;
+  step.macs_per_image = net->macs({1, channels, side, side});
   if (o.train) {
     net->train();
-    optimizer = train::make_optimizer("sgd", net->parameters(), 0.01f, 0.9f, 0.0f);
-  } else {
-    net->eval();
-  }
-  auto step = [&] {
-    if (o.train) {
+    std::shared_ptr<optim::Optimizer> optimizer = train::make_optimizer("sgd", net->parameters(), 0.01f, 0.9f, 0.0f);
+    step.run = [net, optimizer, x, labels] {
       optimizer->zero_grad();
       Tensor loss = train::classification_loss("ce", net->forward(x), labels);
       loss.backward();
       optimizer->step();
-    } else {
+    };
+  } else {
+    net->eval();
+    step.run = [net, x] {
       NoGradGuard no_grad;
       Tensor logits = net->forward(x);
       (void)logits;
-    }
-  };
+    };
+  }
+  return step;
+}
+
+ThroughputResult measure_throughput(const ThroughputOptions& o) {
+  const ModelStep model = make_model_step(o);
+  const auto& step = model.run;
   using Clock = std::chrono::steady_clock;
   for (int i = 0; i < o.warmup; ++i) step();
   std::vector<double> ms;
@@ -65,9 +73,9 @@ ThroughputResult measure_throughput(const ThroughputOptions& o) {
   } while (std::chrono::duration<double>(Clock::now() - start).count() < o.seconds || ms.size() < 3);
   std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
   ThroughputResult r;
-  r.model = net->describe();
-  r.input_size = side;
-  r.macs_per_image = net->macs({1, channels, side, side});
+  r.model = model.model;
+  r.input_size = model.input_size;
+  r.macs_per_image = model.macs_per_image;
   r.batches = static_cast<int>(ms.size());
   r.median_ms = ms[ms.size() / 2];
   r.images_per_second = o.batch / (r.median_ms / 1000.0);

@@ -2,6 +2,7 @@
 // (forward, cross-entropy, backward, SGD step) for one model at one batch size, on random
 // inputs. Used by `sepnet throughput` and scripts/bench_mobilenet.py (against PyTorch).
 #pragma once
+#include <functional>
 #include <string>
 
 namespace sepnet::bench {
@@ -24,6 +25,17 @@ struct ThroughputResult {
   double median_ms = 0;      // per batch
   double images_per_second = 0;  // batch / median batch time
 };
+
+// The network (random weights), a random batch and its labels, bound into one callable that
+// runs an inference or a training step; `seconds`/`warmup` are not used. Shared by
+// measure_throughput and bench/bench_train_step.
+struct ModelStep {
+  std::function<void()> run;
+  std::string model;  // describe() of the network
+  int input_size = 0;
+  long long macs_per_image = 0;
+};
+ModelStep make_model_step(const ThroughputOptions& options);
 
 ThroughputResult measure_throughput(const ThroughputOptions& options);
 
