@@ -30,6 +30,7 @@
 #include "kernels/depthwise.h"
 #include "kernels/parallel.h"
 #include "kernels/simd_hsum.h"
+#include "kernels/depthwise_direct3x3.h"
 
 namespace sepnet::kernels::dw {
 namespace {
@@ -265,100 +266,6 @@ void conv_plane_dispatch(const Layout& l, int kh, int kw, const float* buf, cons
   conv_plane<B, 0, 0, 0>(l, buf, w, kh, kw, oh, ow, bias, relu, accumulate, out, flat);
 }
 
-// ---- 3×3 stride-1 direct path: reads the unpadded source rows, no plane copy -------------
-// A tile is R output rows × one vector of columns; each of its R+2 input rows is loaded once
-// per kj shift (3 loads) and feeds up to 3 output rows' accumulators, so loads per FMA drop
-// from 1 to (R+2)/(3R). Vectors whose taps would cross the left/right border (or rows above /
-// below the plane, which point at a zero row) read a small zero-filled copy instead.
-template <class B, int R>
-inline void dw3_tile(const float* const* base, long off, const B* wv, float bias, B* acc) {
-  for (int k = 0; k < R; ++k) acc[k] = B(bias);
-#pragma GCC unroll 16
-  for (int i = 0; i < R + 2; ++i)
-#pragma GCC unroll 3
-    for (int kj = 0; kj < 3; ++kj) {
-      const B v = B::load_unaligned(base[i] + off + kj);
-#pragma GCC unroll 3
-      for (int ki = 0; ki < 3; ++ki) {
-        const int k = i - ki;
-        if (k >= 0 && k < R) acc[k] = fma(wv[ki * 3 + kj], v, acc[k]);
-      }
-    }
-}
-
-// Output rows [oy0, oy0 + R) of one plane. rows[i] = input row oy0 - pad + i (or the zero row).
-template <class B, int R>
-void dw3_rows(const float* const* rows, int w, int ow, int pad, const B* wv, float bias, bool relu,
-              bool accumulate, float* out, float* edge) {
-  constexpr long V = static_cast<long>(B::size);
-  constexpr long E = V + 2;  // edge copy: the V + 2 input columns one vector of outputs needs
-  const float* edge_rows[R + 2];
-  for (int i = 0; i < R + 2; ++i) edge_rows[i] = edge + i * E;
-  for (long x = 0; x < ow; x += V) {
-    B acc[R];
-    if (x - pad >= 0 && x - pad + E <= w) {
-      dw3_tile<B, R>(rows, x - pad, wv, bias, acc);
-    } else {
-      const long t0 = std::max<long>(0, pad - x), t1 = std::min<long>(E, w - x + pad);
-      for (int i = 0; i < R + 2; ++i) {
-        float* e = edge + i * E;
-        const float* src = rows[i] + x - pad;
-        for (long t = 0; t < E; ++t) e[t] = 0.0f;
-        for (long t = t0; t < t1; ++t) e[t] = src[t];
-      }
-      dw3_tile<B, R>(edge_rows, 0, wv, bias, acc);
-    }
-    for (int k = 0; k < R; ++k)
-      store_result(acc[k], out + static_cast<long>(k) * ow + x, ow - x, relu, accumulate);
-  }
-}
-
-template <class B, int R>
-void dw3_rows_remainder(const float* const* rows, int count, int w, int ow, int pad, const B* wv,
-                        float bias, bool relu, bool accumulate, float* out, float* edge) {
-  if (count == R) return dw3_rows<B, R>(rows, w, ow, pad, wv, bias, relu, accumulate, out, edge);
-  if constexpr (R > 1)
-    dw3_rows_remainder<B, R - 1>(rows, count, w, ow, pad, wv, bias, relu, accumulate, out, edge);
-}
-
-// Rows per direct 3×3 tile. AVX2: 6 (6 accumulators + 9 weights = 15 of 16 ymm) measured
-// 15-40 % faster than 4 in an interleaved A/B on 112² and 56² planes.
-template <class B>
-constexpr int dw3_rows_per_tile() {
-  return B::size >= 16 ? 8 : (B::size >= 8 ? 6 : 4);
-}
-
-// Per-thread scratch of the direct path: a zero row (with room for over-reads) and the edge tile.
-template <class B>
-long dw3_scratch_size(int w) {
-  constexpr long V = static_cast<long>(B::size);
-  return (w + 2 * V + 8) + (dw3_rows_per_tile<B>() + 2) * (V + 2) + V;
-}
-
-// One h × w plane -> oh × ow, 3×3, stride 1, zero padding `pad`.
-template <class B>
-void dw3_plane(const float* in, int h, int w, int oh, int ow, int pad, const float* wt, float bias,
-               bool relu, bool accumulate, float* out, float* scratch) {
-  constexpr int R = dw3_rows_per_tile<B>();
-  const float* zero_row = scratch + 4;  // over-reads stay inside the zeroed region
-  float* edge = scratch + (w + 2 * static_cast<long>(B::size) + 8);
-  B wv[9];
-  for (int t = 0; t < 9; ++t) wv[t] = B(wt[t]);
-  const float* rows[R + 2];
-  for (int oy0 = 0; oy0 < oh; oy0 += R) {
-    const int count = std::min(R, oh - oy0);
-    for (int i = 0; i < count + 2; ++i) {
-      const int iy = oy0 - pad + i;
-      rows[i] = (iy >= 0 && iy < h) ? in + static_cast<long>(iy) * w : zero_row;
-    }
-    float* dst = out + static_cast<long>(oy0) * ow;
-    if (count == R)
-      dw3_rows<B, R>(rows, w, ow, pad, wv, bias, relu, accumulate, dst, edge);
-    else
-      dw3_rows_remainder<B, R>(rows, count, w, ow, pad, wv, bias, relu, accumulate, dst, edge);
-  }
-}
-
 // ---- small planes, channels as lanes -------------------------------------------------------
 // For planes narrower than a few vectors (7×7, 14×14), V consecutive planes are transposed into
 // a zero-bordered pixel-major buffer (pixel-major, one lane per plane), so every tap is one aligned
@@ -416,20 +323,36 @@ void lanes_group(const LanesGeometry& g, const float* input, const float* weight
     for (int t = 0; t < T; ++t) lane_w[t * V + l] = l < np ? weight[static_cast<long>(c) * T + t] : 0.0f;
     lane_b[l] = (l < np && bias) ? bias[c] : 0.0f;
   }
-  // Transposes are plain per-pixel lane loops: each touches V cache lines, all L1-resident.
+  // Planes -> pixel-major: V consecutive flat pixels of the V planes are one V×V register
+  // transpose (LaneOps::transpose); each resulting pixel vector goes to its padded position.
+  // Missing planes (np < V) read a zero vector; the last partial chunk is gathered lane by lane.
   const float* src = input + p0 * hw;
-  for (int y = 0; y < g.h; ++y)
-    for (int x = 0; x < g.w; ++x) {
-      float* px = ibuf + ((y + g.pad) * g.wp + x + g.pad) * V;
-      const float* sp = src + static_cast<long>(y) * g.w + x;
-      if (np == V) {
-        alignas(64) float lanes[V];
-        for (long l = 0; l < V; ++l) lanes[l] = sp[l * hw];
-        B::load_unaligned(lanes).store_unaligned(px);
-      } else {
-        for (long l = 0; l < V; ++l) px[l] = l < np ? sp[l * hw] : 0.0f;
+  alignas(64) static const float zeros[V] = {};
+  const float* plane_src[V];
+  for (long l = 0; l < V; ++l) plane_src[l] = l < np ? src + l * hw : nullptr;
+  long f = 0;
+  int y = 0, x = 0;  // (y, x) of flat pixel f
+  for (; f + V <= hw; f += V) {
+    B r[V];
+    for (long l = 0; l < V; ++l)
+      r[l] = B::load_unaligned(plane_src[l] ? plane_src[l] + f : zeros);
+    LaneOps<B>::transpose(r);
+    for (long q = 0; q < V; ++q) {
+      r[q].store_unaligned(ibuf + ((y + g.pad) * g.wp + x + g.pad) * V);
+      if (++x == g.w) {
+        x = 0;
+        ++y;
       }
     }
+  }
+  for (; f < hw; ++f) {
+    float* px = ibuf + ((y + g.pad) * g.wp + x + g.pad) * V;
+    for (long l = 0; l < V; ++l) px[l] = l < np ? plane_src[l][f] : 0.0f;
+    if (++x == g.w) {
+      x = 0;
+      ++y;
+    }
+  }
   B wv[T];
   for (int t = 0; t < T; ++t) wv[t] = B::load_unaligned(lane_w + t * V);
   const B bv = B::load_unaligned(lane_b);
@@ -441,8 +364,20 @@ void lanes_group(const LanesGeometry& g, const float* input, const float* weight
                                           relu && !accumulate, obuf + (oy * g.ow + ox) * V);
       ox += q;
     }
+  // Pixel-major -> planes: the inverse transposes, V flat output pixels of V planes at a time.
   float* dst = output + p0 * ohw;
-  for (long i = 0; i < ohw; ++i) {
+  long i = 0;
+  for (; i + V <= ohw; i += V) {
+    B r[V];
+    for (long q = 0; q < V; ++q) r[q] = B::load_unaligned(obuf + (i + q) * V);
+    LaneOps<B>::transpose(r);
+    for (int l = 0; l < np; ++l) {
+      float* d = dst + l * ohw + i;
+      if (accumulate) r[l] += B::load_unaligned(d);
+      r[l].store_unaligned(d);
+    }
+  }
+  for (; i < ohw; ++i) {
     const float* px = obuf + i * V;
     if (accumulate)
       for (int l = 0; l < np; ++l) dst[l * ohw + i] += px[l];
@@ -451,21 +386,19 @@ void lanes_group(const LanesGeometry& g, const float* input, const float* weight
   }
 }
 
-// Which forward/backward-input planes use which special path (stride 1 only).
+// Which forward/backward-input planes use which special path.
 template <class B>
 bool use_lanes_path(int kh, int kw, int stride, int pad, int ow) {
+  // Measured (AVX2, 1 thread, register transposes): 7×7 and 14×14 faster as lanes, 28×28
+  // even, 56×56 and up faster direct.
   return B::size > 1 && kh == 3 && kw == 3 && stride == 1 && pad <= 2 &&
          ow < 2 * static_cast<int>(B::size);
 }
-inline bool use_dw3_path(int kh, int kw, int stride, int pad) {
-  return kh == 3 && kw == 3 && stride == 1 && pad <= 2;
-}
-
-// Stride-1 3×3 over all planes: out_plane p = conv(in_plane p) (+= if accumulate).
 template <class B>
-void dw3_all_planes(const DepthwiseShape& s, int h, int w, int oh, int ow, int pad,
-                    const float* input, const float* weight, const float* bias, bool relu,
-                    bool accumulate, float* output);
+bool use_dw3_path(int kh, int kw, int stride, int pad, int w) {
+  return kh == 3 && kw == 3 && pad <= 2 &&
+         (stride == 1 || (stride == 2 && s2_phase_row<B>(w, pad) > 0));
+}
 
 inline int plane_threads(const DepthwiseShape& s, long planes) {
   const long work = planes * static_cast<long>(s.out_h()) * s.out_w() * s.kernel_h * s.kernel_w;
@@ -473,14 +406,15 @@ inline int plane_threads(const DepthwiseShape& s, long planes) {
   return static_cast<int>(std::min<long>(t, std::max<long>(planes, 1)));
 }
 
+// 3×3 (stride 1 or 2) over all planes: out_plane p = conv(in_plane p) (+= if accumulate).
 template <class B>
-void dw3_all_planes(const DepthwiseShape& s, int h, int w, int oh, int ow, int pad,
+void dw3_all_planes(const DepthwiseShape& s, int stride, int h, int w, int oh, int ow, int pad,
                     const float* input, const float* weight, const float* bias, bool relu,
                     bool accumulate, float* output) {
   constexpr long V = static_cast<long>(B::size);
   const long planes = static_cast<long>(s.batch) * s.channels;
   const long in_plane = static_cast<long>(h) * w, out_plane = static_cast<long>(oh) * ow;
-  if (use_lanes_path<B>(3, 3, 1, pad, ow)) {
+  if (use_lanes_path<B>(3, 3, stride, pad, ow)) {
     const LanesGeometry g = lanes_geometry<B>(h, w, 3, 3, pad);
     const long groups = (planes + V - 1) / V;
 #pragma omp parallel num_threads(static_cast<int>(std::min<long>(plane_threads(s, planes), groups)))
@@ -498,12 +432,13 @@ void dw3_all_planes(const DepthwiseShape& s, int h, int w, int oh, int ow, int p
   }
 #pragma omp parallel num_threads(plane_threads(s, planes))
   {
-    std::vector<float> scratch(dw3_scratch_size<B>(w), 0.0f);
+    std::vector<float> scratch(dw3_scratch_size<B>(w, pad), 0.0f);
+    const Dw3PlaneFn plane_fn = dw3_plane_fn<B>(stride, w, pad, relu, accumulate);
 #pragma omp for schedule(static)
     for (long p = 0; p < planes; ++p) {
       const int c = static_cast<int>(p % s.channels);
-      dw3_plane<B>(input + p * in_plane, h, w, oh, ow, pad, weight + 9L * c, bias ? bias[c] : 0.0f,
-                   relu, accumulate, output + p * out_plane, scratch.data());
+      plane_fn(input + p * in_plane, h, w, oh, ow, pad, weight + 9L * c, bias ? bias[c] : 0.0f,
+               output + p * out_plane, scratch.data());
     }
   }
 }
@@ -513,9 +448,9 @@ void forward_impl(const DepthwiseShape& s, const float* input, const float* weig
                   const float* bias, float* output, bool fuse_relu) {
   const int oh = s.out_h(), ow = s.out_w();
   if (s.batch <= 0 || s.channels <= 0 || oh <= 0 || ow <= 0) return;
-  if (use_dw3_path(s.kernel_h, s.kernel_w, s.stride, s.pad))
-    return dw3_all_planes<B>(s, s.in_h, s.in_w, oh, ow, s.pad, input, weight, bias, fuse_relu,
-                             false, output);
+  if (use_dw3_path<B>(s.kernel_h, s.kernel_w, s.stride, s.pad, s.in_w))
+    return dw3_all_planes<B>(s, s.stride, s.in_h, s.in_w, oh, ow, s.pad, input, weight, bias,
+                             fuse_relu, false, output);
   const int taps = s.kernel_h * s.kernel_w;
   const Layout l = make_layout<B>(s.in_h + 2 * s.pad, s.in_w + 2 * s.pad, s.stride);
   const long planes = static_cast<long>(s.batch) * s.channels;
@@ -550,8 +485,8 @@ void backward_input_impl(const DepthwiseShape& s, const float* grad_output, cons
       flipped[static_cast<long>(c) * taps + t] = weight[static_cast<long>(c) * taps + taps - 1 - t];
   // Stride 1, 3×3: the transposed convolution is the direct forward over grad_output with
   // padding 2 - pad, accumulating.
-  if (use_dw3_path(kh, kw, s.stride, s.pad))
-    return dw3_all_planes<B>(s, oh, ow, s.in_h, s.in_w, 2 - s.pad, grad_output, flipped.data(),
+  if (s.stride == 1 && use_dw3_path<B>(kh, kw, s.stride, s.pad, ow))
+    return dw3_all_planes<B>(s, 1, oh, ow, s.in_h, s.in_w, 2 - s.pad, grad_output, flipped.data(),
                              nullptr, false, true, grad_input);
   const long planes = static_cast<long>(s.batch) * s.channels;
   const long in_plane = static_cast<long>(s.in_h) * s.in_w, out_plane = static_cast<long>(oh) * ow;

@@ -148,6 +148,11 @@ TEST_CASE("depthwise: MobileNet- and MNIST-like shapes match the reference", "[d
       // (partial lane groups across the batch boundary, pad 0/2).
       {1, 3, 30, 33, 3, 3, 1, 0},  {1, 2, 17, 41, 3, 3, 1, 2}, {2, 19, 14, 14, 3, 3, 1, 2},
       {3, 5, 11, 9, 3, 3, 1, 0},
+      // 3×3 stride-2 direct path: interior vectors (W > 2V + 2 columns), masked edges, pad 0/1/2.
+      {1, 2, 9, 70, 3, 3, 2, 1},   {1, 3, 33, 34, 3, 3, 2, 0}, {2, 5, 16, 17, 3, 3, 2, 2},
+      {1, 2, 12, 99, 3, 3, 2, 2},  {1, 1, 5, 3, 3, 3, 2, 1},
+      // Wider than the largest stride-2 phase row: the generic phase-split path.
+      {1, 1, 3, 1100, 3, 3, 2, 1},
   };
   for_each_isa_and_threads([&] {
     std::mt19937 rng(99);

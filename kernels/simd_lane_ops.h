@@ -1,0 +1,115 @@
+// Internal: the per-ISA vector operations xsimd 8.1 lacks, for the SIMD template bodies:
+//  * Mask / load(p, m): lanes [lo, hi) only. Masked-off lanes read as 0 and their addresses are
+//    never touched (no fault past a buffer end), so borders and padding need no scratch copies.
+//    (No masked store on purpose: vmaskmovps stores are microcoded on AMD, ~20× a plain store.)
+//  * even(a, b) / odd(a, b): the even / odd elements of the 2V floats a:b (stride-2 columns),
+//    possibly in an ISA-specific lane order that unscramble() puts back to natural order. Every
+//    operand of one accumulation uses the same order, so the order only matters at the store.
+//  * transpose(r): the V×V matrix of the V vectors r[0..V) transposed in place (planes <->
+//    pixels for the channels-as-lanes depthwise path).
+// One specialisation per vector type, compiled only where its instructions are enabled
+// (#if __AVX2__ / __AVX512F__): each per-ISA translation unit sees exactly its own. Anonymous
+// namespace, like the bodies that include it.
+#pragma once
+#include <xsimd/xsimd.hpp>
+
+#include "kernels/scalar_lane.h"
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace sepnet::kernels {
+namespace {
+
+template <class B>
+struct LaneOps;
+
+template <>
+struct LaneOps<scalar_simd::Lane> {
+  using B = scalar_simd::Lane;
+  using Mask = bool;
+  static Mask mask(long lo, long hi) { return lo <= 0 && hi > 0; }
+  static B load(const float* p, Mask m) { return B(m ? *p : 0.0f); }
+  static B even(B a, B) { return a; }
+  static B odd(B, B b) { return b; }
+  static B unscramble(B v) { return v; }
+  static void transpose(B*) {}
+};
+
+#if defined(__AVX2__)
+template <>
+struct LaneOps<xsimd::batch<float, xsimd::fma3<xsimd::avx2>>> {
+  using B = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+  using Mask = __m256i;
+  static Mask mask(long lo, long hi) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const int l = static_cast<int>(lo < -1 ? -1 : (lo > 8 ? 8 : lo));
+    const int h = static_cast<int>(hi < 0 ? 0 : (hi > 8 ? 8 : hi));
+    const __m256i below_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(h), idx);
+    const __m256i below_lo = _mm256_cmpgt_epi32(_mm256_set1_epi32(l), idx);
+    return _mm256_andnot_si256(below_lo, below_hi);
+  }
+  static B load(const float* p, Mask m) { return _mm256_maskload_ps(p, m); }
+  // In-lane shuffles (1 uop each): lane order is columns 0 1 4 5 2 3 6 7 of the 8 outputs.
+  static B even(B a, B b) { return _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); }
+  static B odd(B a, B b) { return _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)); }
+  static B unscramble(B v) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
+  // In-register 8×8 transpose (24 shuffles): r[i] lane j <-> r[j] lane i.
+  static void transpose(B* r) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+      t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+      u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; ++i) {
+      r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+      r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+  }
+};
+#endif
+
+#if defined(__AVX512F__)
+template <>
+struct LaneOps<xsimd::batch<float, xsimd::avx512f>> {
+  using B = xsimd::batch<float, xsimd::avx512f>;
+  using Mask = __mmask16;
+  static Mask mask(long lo, long hi) {
+    const long l = lo < 0 ? 0 : (lo > 16 ? 16 : lo), h = hi < 0 ? 0 : (hi > 16 ? 16 : hi);
+    if (h <= l) return 0;
+    return static_cast<Mask>(((1u << h) - 1u) & ~((1u << l) - 1u));
+  }
+  static B load(const float* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static B even(B a, B b) {
+    const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    return _mm512_permutex2var_ps(a, idx, b);
+  }
+  static B odd(B a, B b) {
+    const __m512i idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    return _mm512_permutex2var_ps(a, idx, b);
+  }
+  static B unscramble(B v) { return v; }
+  // 16×16 transpose through memory (not measurable on the development machine, which has no
+  // AVX-512; correctness is what the tests check there).
+  static void transpose(B* r) {
+    alignas(64) float m[16 * 16];
+    for (int i = 0; i < 16; ++i) r[i].store_aligned(m + 16 * i);
+    alignas(64) float t[16 * 16];
+    for (int i = 0; i < 16; ++i)
+      for (int j = 0; j < 16; ++j) t[16 * j + i] = m[16 * i + j];
+    for (int i = 0; i < 16; ++i) r[i] = B::load_aligned(t + 16 * i);
+  }
+};
+#endif
+
+}  // namespace
+}  // namespace sepnet::kernels
