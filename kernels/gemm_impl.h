@@ -191,9 +191,19 @@ inline void pack_a(const GemmArgs& g, int i0, int mc, int p0, int kc, float* __r
       }
     } else {
       const float* src = g.a + static_cast<long>(p0) * g.lda + i0 + ir;
-      for (int p = 0; p < kc; ++p) {
-        const float* s = src + p * g.lda;
-        for (int i = 0; i < rows; ++i) dst[p * rows + i] = s[i];
+      if (rows == kMR) {
+        // Fixed-size row copy, unrolled: a variable-length loop here became a memcpy call per
+        // k (6 floats each), ~6 % of a MobileNet training step in the pointwise backward.
+        for (int p = 0; p < kc; ++p) {
+          const float* s = src + p * g.lda;
+#pragma GCC unroll 16
+          for (int i = 0; i < kMR; ++i) dst[p * kMR + i] = s[i];
+        }
+      } else {
+        for (int p = 0; p < kc; ++p) {
+          const float* s = src + p * g.lda;
+          for (int i = 0; i < rows; ++i) dst[p * rows + i] = s[i];
+        }
       }
     }
     dst += static_cast<long>(rows) * kc;
@@ -206,6 +216,16 @@ inline void pack_b_panel(const GemmArgs& g, int p0, int kc, int j0, int cols, in
                          float* __restrict dst) {
   if (!g.trans_b) {
     const float* src = g.b + static_cast<long>(p0) * g.ldb + j0;
+    if (cols == kNR && width == kNR) {
+      // Whole panel row = kNV vector copies (a variable-length loop became memcpy calls).
+      for (int p = 0; p < kc; ++p) {
+        const float* s = src + p * g.ldb;
+        float* d = dst + static_cast<long>(p) * kNR;
+#pragma GCC unroll 8
+        for (int v = 0; v < kNV; ++v) Vec::store(d + v * kLanes, Vec::load(s + v * kLanes));
+      }
+      return;
+    }
     for (int p = 0; p < kc; ++p) {
       const float* s = src + p * g.ldb;
       float* d = dst + static_cast<long>(p) * width;
