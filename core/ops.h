@@ -18,8 +18,11 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 // Batch normalization over channels of x [N, C, H, W] (or [N, C]). In training, uses batch
 // statistics and updates running_mean/var in place: r = (1 − momentum)·r + momentum·batch
 // (unbiased variance for running_var, as PyTorch). In eval, uses the running statistics.
+// fuse_relu: returns relu(batch_norm2d(x)) as one node, one pass over the data forward and
+// backward (equal to the two ops in sequence; MobileNet's BN → ReLU pairs use it).
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                    Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f);
+                    Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f,
+                    bool fuse_relu = false);
 
 Tensor relu(const Tensor& x);
 Tensor max_pool2d(const Tensor& x, int kernel, int stride);

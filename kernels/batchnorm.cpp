@@ -9,13 +9,13 @@
 namespace sepnet::kernels {
 
 void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
-                             float eps, float* y, float* mean, float* var, float* invstd) {
+                             float eps, float* y, float* mean, float* var, float* invstd, bool fuse_relu) {
   switch (active_isa()) {
-    case Isa::avx512: return bn_avx512::forward_train(s, x, gamma, beta, eps, y, mean, var, invstd);
-    case Isa::avx2: return bn_avx2::forward_train(s, x, gamma, beta, eps, y, mean, var, invstd);
+    case Isa::avx512: return bn_avx512::forward_train(s, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
+    case Isa::avx2: return bn_avx2::forward_train(s, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
     case Isa::scalar: break;
   }
-  forward_train_impl(s, x, gamma, beta, eps, y, mean, var, invstd);
+  forward_train_impl(s, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
 }
 
 void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
@@ -31,15 +31,17 @@ void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float
 
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* grad_y, const float* gamma,
                         const float* mean, const float* invstd, float* grad_x, float* grad_gamma, float* grad_beta,
-                        bool accumulate_x) {
+                        bool accumulate_x, const float* relu_output) {
   switch (active_isa()) {
     case Isa::avx512:
-      return bn_avx512::backward(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x);
+      return bn_avx512::backward(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x,
+                                 relu_output);
     case Isa::avx2:
-      return bn_avx2::backward(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x);
+      return bn_avx2::backward(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x,
+                               relu_output);
     case Isa::scalar: break;
   }
-  backward_impl(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x);
+  backward_impl(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x, relu_output);
 }
 
 }  // namespace sepnet::kernels

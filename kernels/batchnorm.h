@@ -9,18 +9,22 @@ struct BatchNormShape {
   long spatial;
 };
 
-// Training: y = gamma·(x − mean)/sqrt(var + eps) + beta with biased batch variance.
+// Training: y = gamma·(x − mean)/sqrt(var + eps) + beta with biased batch variance, then
+// max(y, 0) if fuse_relu (BN followed by ReLU in one pass over the data).
 // Writes mean[c], invstd[c] = 1/sqrt(var + eps) and var[c] (biased) for the caller.
 void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma,
                              const float* beta, float eps, float* y, float* mean, float* var,
-                             float* invstd);
+                             float* invstd, bool fuse_relu = false);
 // Evaluation with running statistics; ReLU fused when fuse_relu (saves one pass in inference).
 void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma,
                             const float* beta, const float* running_mean, const float* running_var,
                             float eps, float* y, bool fuse_relu = false);
 // Training backward: accumulates into grad_x, grad_gamma, grad_beta (each may be null).
+// relu_output: the fused forward's output y when BN+ReLU was fused (grad_y is then the
+// gradient w.r.t. that ReLU output and is taken as 0 where y <= 0); null for plain BN.
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* grad_y,
                         const float* gamma, const float* mean, const float* invstd, float* grad_x,
-                        float* grad_gamma, float* grad_beta, bool accumulate_x = true);
+                        float* grad_gamma, float* grad_beta, bool accumulate_x = true,
+                        const float* relu_output = nullptr);
 
 }  // namespace sepnet::kernels

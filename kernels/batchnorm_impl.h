@@ -53,7 +53,7 @@ int channel_threads(const BatchNormShape& s) {
 }
 
 void forward_train_impl(const BatchNormShape& s, const float* x, const float* gamma, const float* beta, float eps,
-                        float* y, float* mean, float* var, float* invstd) {
+                        float* y, float* mean, float* var, float* invstd, bool fuse_relu) {
   const double count = static_cast<double>(s.batch) * s.spatial;
   const int threads = channel_threads(s);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
@@ -79,7 +79,13 @@ void forward_train_impl(const BatchNormShape& s, const float* x, const float* ga
     for (int n = 0; n < s.batch; ++n) {
       const float* __restrict xp = plane(x, s, n, c);
       float* __restrict yp = plane(y, s, n, c);
-      for (long i = 0; i < s.spatial; ++i) yp[i] = xp[i] * scale + shift;
+      if (fuse_relu)
+        for (long i = 0; i < s.spatial; ++i) {
+          const float v = xp[i] * scale + shift;
+          yp[i] = v > 0.0f ? v : 0.0f;
+        }
+      else
+        for (long i = 0; i < s.spatial; ++i) yp[i] = xp[i] * scale + shift;
     }
   }
 }
@@ -105,39 +111,63 @@ void forward_eval_impl(const BatchNormShape& s, const float* x, const float* gam
     }
 }
 
+// One channel of the backward. Masked: grad_y is w.r.t. the fused ReLU output r, so the BN
+// output's gradient is grad_y where r > 0 and 0 elsewhere (a select, so the loops still vectorize).
+template <bool Masked>
+void backward_channel(const BatchNormShape& s, int c, const float* x, const float* grad_y, const float* relu_output,
+                      const float* gamma, const float* mean, const float* invstd, float* grad_x, float* grad_gamma,
+                      float* grad_beta, bool accumulate_x) {
+  const double count = static_cast<double>(s.batch) * s.spatial;
+  // sum_dy = Σ dy, sum_dy_xhat = Σ dy·x̂ with x̂ = (x − mean)·invstd
+  const float m = mean[c], is = invstd[c];
+  LaneSum dy, dy_xc;  // Σ dy and Σ dy·(x − mean)
+  for (int n = 0; n < s.batch; ++n) {
+    const float* xp = plane(x, s, n, c);
+    const float* gp = plane(grad_y, s, n, c);
+    const float* rp = Masked ? plane(relu_output, s, n, c) : nullptr;
+    auto g = [gp, rp](long i) {
+      const float v = gp[i];  // loaded unconditionally, so the select vectorizes
+      return Masked ? (rp[i] > 0.0f ? v : 0.0f) : v;
+    };
+    dy.add(s.spatial, g);
+    dy_xc.add(s.spatial, [g, xp, m](long i) { return g(i) * (xp[i] - m); });
+  }
+  const double sum_dy = dy.total(), sum_dy_xhat = dy_xc.total() * is;
+  if (grad_gamma) grad_gamma[c] += static_cast<float>(sum_dy_xhat);
+  if (grad_beta) grad_beta[c] += static_cast<float>(sum_dy);
+  if (!grad_x) return;
+  // dx = gamma·invstd·(dy − mean(dy) − x̂·mean(dy·x̂))
+  const float k = gamma[c] * is;
+  const float mean_dy = static_cast<float>(sum_dy / count);
+  const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / count);
+  for (int n = 0; n < s.batch; ++n) {
+    const float* xp = plane(x, s, n, c);
+    const float* gp = plane(grad_y, s, n, c);
+    const float* rp = Masked ? plane(relu_output, s, n, c) : nullptr;
+    float* __restrict dp = plane(grad_x, s, n, c);
+    auto g = [gp, rp](long i) {
+      const float v = gp[i];  // loaded unconditionally, so the select vectorizes
+      return Masked ? (rp[i] > 0.0f ? v : 0.0f) : v;
+    };
+    if (accumulate_x)
+      for (long i = 0; i < s.spatial; ++i) dp[i] += k * (g(i) - mean_dy - (xp[i] - m) * is * mean_dy_xhat);
+    else
+      for (long i = 0; i < s.spatial; ++i) dp[i] = k * (g(i) - mean_dy - (xp[i] - m) * is * mean_dy_xhat);
+  }
+}
+
 void backward_impl(const BatchNormShape& s, const float* x, const float* grad_y,
                         const float* gamma, const float* mean, const float* invstd, float* grad_x,
-                        float* grad_gamma, float* grad_beta, bool accumulate_x) {
-  const double count = static_cast<double>(s.batch) * s.spatial;
+                        float* grad_gamma, float* grad_beta, bool accumulate_x, const float* relu_output) {
   const int threads = channel_threads(s);
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
   for (int c = 0; c < s.channels; ++c) {
-    // sum_dy = Σ dy, sum_dy_xhat = Σ dy·x̂ with x̂ = (x − mean)·invstd
-    const float m = mean[c], is = invstd[c];
-    LaneSum dy, dy_xc;  // Σ dy and Σ dy·(x − mean)
-    for (int n = 0; n < s.batch; ++n) {
-      const float* xp = plane(x, s, n, c);
-      const float* gp = plane(grad_y, s, n, c);
-      dy.add(s.spatial, [gp](long i) { return gp[i]; });
-      dy_xc.add(s.spatial, [gp, xp, m](long i) { return gp[i] * (xp[i] - m); });
-    }
-    const double sum_dy = dy.total(), sum_dy_xhat = dy_xc.total() * is;
-    if (grad_gamma) grad_gamma[c] += static_cast<float>(sum_dy_xhat);
-    if (grad_beta) grad_beta[c] += static_cast<float>(sum_dy);
-    if (!grad_x) continue;
-    // dx = gamma·invstd·(dy − mean(dy) − x̂·mean(dy·x̂))
-    const float k = gamma[c] * is;
-    const float mean_dy = static_cast<float>(sum_dy / count);
-    const float mean_dy_xhat = static_cast<float>(sum_dy_xhat / count);
-    for (int n = 0; n < s.batch; ++n) {
-      const float* xp = plane(x, s, n, c);
-      const float* gp = plane(grad_y, s, n, c);
-      float* __restrict dp = plane(grad_x, s, n, c);
-      if (accumulate_x)
-        for (long i = 0; i < s.spatial; ++i) dp[i] += k * (gp[i] - mean_dy - (xp[i] - m) * is * mean_dy_xhat);
-      else
-        for (long i = 0; i < s.spatial; ++i) dp[i] = k * (gp[i] - mean_dy - (xp[i] - m) * is * mean_dy_xhat);
-    }
+    if (relu_output)
+      backward_channel<true>(s, c, x, grad_y, relu_output, gamma, mean, invstd, grad_x, grad_gamma, grad_beta,
+                             accumulate_x);
+    else
+      backward_channel<false>(s, c, x, grad_y, nullptr, gamma, mean, invstd, grad_x, grad_gamma, grad_beta,
+                              accumulate_x);
   }
 }
 

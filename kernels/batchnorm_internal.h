@@ -7,12 +7,12 @@ namespace sepnet::kernels {
 #define SEPNET_BN_DECLARE_PATH(ns)                                                                              \
   namespace ns {                                                                                                \
   void forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta, float eps, \
-                     float* y, float* mean, float* var, float* invstd);                                        \
+                     float* y, float* mean, float* var, float* invstd, bool fuse_relu);                        \
   void forward_eval(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,             \
                     const float* running_mean, const float* running_var, float eps, float* y, bool fuse_relu); \
   void backward(const BatchNormShape& s, const float* x, const float* grad_y, const float* gamma,              \
                 const float* mean, const float* invstd, float* grad_x, float* grad_gamma, float* grad_beta,    \
-                bool accumulate_x);                                                                             \
+                bool accumulate_x, const float* relu_output);                                                   \
   }
 SEPNET_BN_DECLARE_PATH(bn_avx2)
 SEPNET_BN_DECLARE_PATH(bn_avx512)

@@ -99,3 +99,32 @@ TEST_CASE("MobileNet v1 follows the paper's table", "[models][mobilenet]") {
   ops::cross_entropy(logits, {3, 7}).backward();
   CHECK(tiny.named_parameters().front().second.grad().defined());
 }
+
+TEST_CASE("Sequential fuses BatchNorm2d + ReLU with the same values and gradients", "[models][batchnorm]") {
+  Rng rng(6);
+  auto bn_a = std::make_shared<nn::BatchNorm2d>(3), bn_b = std::make_shared<nn::BatchNorm2d>(3);
+  for (int c = 0; c < 3; ++c) {
+    bn_a->weight.data()[c] = bn_b->weight.data()[c] = rng.uniform(0.5f, 1.5f);
+    bn_a->bias.data()[c] = bn_b->bias.data()[c] = rng.uniform(-0.5f, 0.5f);
+  }
+  nn::Sequential fused{bn_a, std::make_shared<nn::ReLU>()};  // fused by Sequential
+  Tensor x = Tensor::zeros({2, 3, 4, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = rng.uniform(-2, 2);
+  Tensor xa = x.clone(), xb = x.clone();
+  xa.set_requires_grad(true);
+  xb.set_requires_grad(true);
+  Tensor ya = fused.forward(xa);
+  Tensor yb = ops::relu(bn_b->forward(xb));  // the two ops, unfused
+  const auto va = ya.to_vector(), vb = yb.to_vector();
+  for (size_t i = 0; i < va.size(); ++i) REQUIRE(va[i] == Approx(vb[i]).margin(1e-6));
+  Tensor w = Tensor::zeros(ya.shape());
+  for (int64_t i = 0; i < w.numel(); ++i) w.data()[i] = rng.uniform(-1, 1);
+  ops::sum(ops::mul(ya, w)).backward();
+  ops::sum(ops::mul(yb, w)).backward();
+  const auto ga = xa.grad().to_vector(), gb = xb.grad().to_vector();
+  for (size_t i = 0; i < ga.size(); ++i) REQUIRE(ga[i] == Approx(gb[i]).margin(1e-5));
+  for (int c = 0; c < 3; ++c) {
+    CHECK(bn_a->weight.grad().data()[c] == Approx(bn_b->weight.grad().data()[c]).margin(1e-5));
+    CHECK(bn_a->bias.grad().data()[c] == Approx(bn_b->bias.grad().data()[c]).margin(1e-5));
+  }
+}

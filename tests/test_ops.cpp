@@ -150,6 +150,30 @@ TEST_CASE("batch_norm2d backward matches finite differences", "[batchnorm][grad]
   }
 }
 
+TEST_CASE("fused batch_norm2d+relu equals batch_norm2d then relu, and passes finite differences",
+          "[batchnorm][relu][grad]") {
+  Rng rng(5);
+  for (bool training : {true, false}) {
+    INFO("training=" << training);
+    const Shape shape{3, 4, 5, 3};
+    Tensor x = leaf(random_tensor(shape, rng, -2.0f, 3.0f));
+    Tensor gamma = leaf(random_tensor({4}, rng, 0.5f, 1.5f)), beta = leaf(random_tensor({4}, rng));
+    Tensor rm = random_tensor({4}, rng), rv = random_tensor({4}, rng, 0.5f, 2.0f);
+    Tensor rm2 = rm.detach().clone(), rv2 = rv.detach().clone();
+    Tensor fused = ops::batch_norm2d(x, gamma, beta, rm, rv, training, 0.1f, 1e-5f, true);
+    Tensor plain = ops::relu(ops::batch_norm2d(x, gamma, beta, rm2, rv2, training, 0.1f, 1e-5f));
+    const auto a = fused.to_vector(), b = plain.to_vector();
+    for (size_t i = 0; i < a.size(); ++i) REQUIRE(a[i] == Approx(b[i]).margin(1e-6));
+    CHECK(rm.to_vector() == rm2.to_vector());
+    auto f = [&](const std::vector<Tensor>& in) {
+      return ops::batch_norm2d(in[0], in[1], in[2], rm, rv, training, 0.0f, 1e-5f, true);
+    };
+    auto r = gradcheck(f, {x, gamma, beta});
+    INFO("worst input " << r.worst_input << " error " << r.max_error);
+    CHECK(r.max_error < kGradTolerance);
+  }
+}
+
 TEST_CASE("relu forward and backward", "[relu][grad]") {
   CHECK(ops::relu(Tensor::from_vector({4}, {-1, 0, 2, -3})).to_vector() == std::vector<float>{0, 0, 2, 0});
   Rng rng(4);

@@ -75,6 +75,10 @@ BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps)
 Tensor BatchNorm2d::forward(const Tensor& x) {
   return ops::batch_norm2d(x, weight, bias, running_mean, running_var, is_training(), momentum_, eps_);
 }
+Tensor BatchNorm2d::forward_relu(const Tensor& x) {
+  return ops::batch_norm2d(x, weight, bias, running_mean, running_var, is_training(), momentum_, eps_,
+                           /*fuse_relu=*/true);
+}
 
 std::string BatchNorm2d::describe() const { return "BatchNorm2d(" + std::to_string(channels_) + ")"; }
 
@@ -109,19 +113,34 @@ Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> layers) {
 
 void Sequential::add(std::shared_ptr<Module> layer) { register_module(std::to_string(size()), std::move(layer)); }
 
+// A BatchNorm2d directly followed by a ReLU runs as one fused op (one pass over the data
+// instead of two, forward and backward); the ReLU child stays in place (checkpoint names and
+// printed structure do not change) and is skipped. The profiler books the pair on the BN layer.
+BatchNorm2d* Sequential::fusable_bn_relu(size_t i) const {
+  const auto& layers = children();
+  if (i + 1 >= layers.size()) return nullptr;
+  auto* bn = dynamic_cast<BatchNorm2d*>(layers[i].second.get());
+  return bn && dynamic_cast<ReLU*>(layers[i + 1].second.get()) ? bn : nullptr;
+}
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  if (!profiler::enabled()) {
-    for (auto& [name, layer] : children()) h = layer->forward(h);
-    return h;
-  }
-  for (auto& [name, layer] : children()) {
-    profiler::Scope scope(name, layer->describe());
+  const auto& layers = children();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& [name, layer] = layers[i];
+    BatchNorm2d* fused = fusable_bn_relu(i);
+    if (!profiler::enabled()) {
+      h = fused ? fused->forward_relu(h) : layer->forward(h);
+      if (fused) ++i;
+      continue;
+    }
+    profiler::Scope scope(name, fused ? layer->describe() + "+ReLU" : layer->describe());
     const int64_t macs = layer->children().empty() ? layer->macs(h.shape()) : 0;
     const auto start = std::chrono::steady_clock::now();
-    h = layer->forward(h);
+    h = fused ? fused->forward_relu(h) : layer->forward(h);
     if (layer->children().empty())
       profiler::add_forward(scope.id(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), macs);
+    if (fused) ++i;
   }
   return h;
 }

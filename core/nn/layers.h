@@ -46,6 +46,8 @@ class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)) as one fused op; Sequential uses it for a BatchNorm2d followed by a ReLU.
+  Tensor forward_relu(const Tensor& x);
   std::string describe() const override;
   // PyTorch's int64 num_batches_tracked is not kept: with a fixed momentum it changes nothing.
   Tensor weight, bias, running_mean, running_var;
@@ -97,6 +99,9 @@ class Sequential : public Module {
   Shape output_shape(const Shape& in) const override;
   int64_t macs(const Shape& in) const override;
   size_t size() const { return children().size(); }
+
+ private:
+  BatchNorm2d* fusable_bn_relu(size_t i) const;  // child i if it is a BN followed by a ReLU
 };
 
 }  // namespace sepnet::nn

@@ -8,8 +8,8 @@
 namespace sepnet::ops {
 
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
-                    Tensor& running_var, bool training, float momentum, float eps) {
-  const std::string op = "batch_norm2d";
+                    Tensor& running_var, bool training, float momentum, float eps, bool fuse_relu) {
+  const std::string op = fuse_relu ? "batch_norm2d_relu" : "batch_norm2d";
   if (!x.defined() || (x.ndim() != 4 && x.ndim() != 2))
     detail::shape_error(op, "input must be [N, C, H, W] or [N, C]");
   const int channels = static_cast<int>(x.dim(1));
@@ -26,12 +26,13 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
     Tensor rm = running_mean.detach(), rv = running_var.detach();
     Tensor y = make_result(x.shape(), {x, gamma, beta}, [=](TensorImpl& self) {
       const float* gy = self.grad->data();
+      const float* out = self.data();  // the fused ReLU's output: its gradient is 0 where out <= 0
       for (int n = 0; n < s.batch; ++n)
         for (int c = 0; c < channels; ++c) {
           const float is = 1.0f / std::sqrt(rv.data()[c] + eps);
           const long base = (static_cast<long>(n) * channels + c) * s.spatial;
           for (long i = 0; i < s.spatial; ++i) {
-            const float g = gy[base + i];
+            const float g = (fuse_relu && !(out[base + i] > 0.0f)) ? 0.0f : gy[base + i];
             if (xi->requires_grad) xi->grad_data()[base + i] += g * gi->data()[c] * is;
             if (gi->requires_grad) gi->grad_data()[c] += g * (xi->data()[base + i] - rm.data()[c]) * is;
             if (bi->requires_grad) bi->grad_data()[c] += g;
@@ -39,7 +40,7 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
         }
     });
     kernels::batchnorm_forward_eval(s, x.data(), gamma.data(), beta.data(), running_mean.data(),
-                                    running_var.data(), eps, y.data());
+                                    running_var.data(), eps, y.data(), fuse_relu);
     return y;
   }
 
@@ -53,10 +54,11 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
     float* gx = xi->requires_grad ? xi->grad_data_for_write(accumulate_x) : nullptr;
     kernels::batchnorm_backward(s, xi->data(), self.grad->data(), gi->data(), mi->data(), si->data(), gx,
                                 gi->requires_grad ? gi->grad_data() : nullptr,
-                                bi->requires_grad ? bi->grad_data() : nullptr, accumulate_x);
+                                bi->requires_grad ? bi->grad_data() : nullptr, accumulate_x,
+                                fuse_relu ? self.data() : nullptr);
   });
   kernels::batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), eps, y.data(), saved_mean.data(),
-                                   batch_var.data(), saved_invstd.data());
+                                   batch_var.data(), saved_invstd.data(), fuse_relu);
   // Running statistics track the unbiased variance, as PyTorch does.
   const float unbias = static_cast<float>(count) / static_cast<float>(count - 1);
   float* rm = running_mean.data();
