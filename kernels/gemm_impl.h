@@ -68,9 +68,12 @@ struct Blocking {
 // kPrefetchNextB: B is read in place (rows rs_b apart, each a different stream): prefetch the
 // same rows of the next micro-panel, one NR-wide row segment per k step, so the next call
 // finds them in L1 instead of missing once per row.
-template <int MRV, int NV, bool kPrefetchNextB>
+// kDirectA: A is read in place, row-major with row stride lda (A[i][p] = a[i·lda + p]) instead
+// of a packed panel — the "direct-A" path for small N, where packing A costs a large share of
+// the multiply (each A element is used only N times).
+template <int MRV, int NV, bool kPrefetchNextB, bool kDirectA = false>
 void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, long rs_b,
-                  float* __restrict c, long ldc, int nr, float alpha, float beta) {
+                  float* __restrict c, long ldc, int nr, float alpha, float beta, long lda) {
   using R = typename Vec::reg;
   // The C tile is touched only after the k loop: start fetching its lines now so the update
   // does not stall on misses (C is the one operand not kept in cache by the packing).
@@ -99,11 +102,11 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
     for (int v = 0; v < NV; ++v) bv[v] = Vec::load(b + v * kLanes);
 #pragma GCC unroll 16
     for (int i = 0; i < MRV; ++i) {
-      const R ai = Vec::bcast(a[i]);
+      const R ai = Vec::bcast(kDirectA ? a[i * lda] : a[i]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[i][v] = Vec::fma(ai, bv[v], acc[i][v]);
     }
-    a += MRV;
+    a += kDirectA ? 1 : MRV;
     b += rs_b;
   }
 
@@ -149,25 +152,29 @@ void micro_kernel(int kc, const float* __restrict a, const float* __restrict b, 
   }
 }
 
-using MicroKernel = void (*)(int, const float*, const float*, long, float*, long, int, float, float);
+using MicroKernel = void (*)(int, const float*, const float*, long, float*, long, int, float, float,
+                             long);
 
-template <bool kPf, int MRV, int... NVs>
+template <bool kPf, bool kDirectA, int MRV, int... NVs>
 constexpr void fill_kernel_row(MicroKernel* row, std::integer_sequence<int, NVs...>) {
-  ((row[NVs] = &micro_kernel<MRV, NVs + 1, kPf>), ...);
+  ((row[NVs] = &micro_kernel<MRV, NVs + 1, kPf, kDirectA>), ...);
 }
-template <bool kPf, int... MRVs>
+template <bool kPf, bool kDirectA, int... MRVs>
 constexpr void fill_kernel_table(MicroKernel (*table)[kNV], std::integer_sequence<int, MRVs...>) {
-  ((fill_kernel_row<kPf, MRVs + 1>(table[MRVs], std::make_integer_sequence<int, kNV>{})), ...);
+  ((fill_kernel_row<kPf, kDirectA, MRVs + 1>(table[MRVs], std::make_integer_sequence<int, kNV>{})), ...);
 }
-template <bool kPf>
+template <bool kPf, bool kDirectA = false>
 struct KernelTable {
   MicroKernel k[kMR][kNV];
-  constexpr KernelTable() : k{} { fill_kernel_table<kPf>(k, std::make_integer_sequence<int, kMR>{}); }
+  constexpr KernelTable() : k{} {
+    fill_kernel_table<kPf, kDirectA>(k, std::make_integer_sequence<int, kMR>{});
+  }
   // rows in 1..kMR, vectors in 1..kNV
   MicroKernel get(int rows, int vectors) const { return k[rows - 1][vectors - 1]; }
 };
 inline constexpr KernelTable<false> kKernels{};
 inline constexpr KernelTable<true> kKernelsPrefetchB{};
+inline constexpr KernelTable<false, true> kKernelsDirectA{};
 
 // ---------------------------------------------------------------------------------------------
 // Packing. A block rows [i0, i0+mc) × depth [p0, p0+kc) into consecutive MR-row micro-panels
@@ -345,7 +352,7 @@ inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int
               const int rows = std::min(kMR, mc - ir);
               kKernels.get(rows, vecs)(kc, ap + static_cast<long>(ir) * kc, b_panel, vecs * kLanes,
                                        g.c + static_cast<long>(ic + ir) * g.ldc + jc + jr, g.ldc,
-                                       cols, g.alpha, beta);
+                                       cols, g.alpha, beta, 0);
             }
           }
         } else {
@@ -357,9 +364,41 @@ inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int
               const int cols = std::min(kNR, nc - jr);
               const int vecs = vectors_for(cols);
               kKernels.get(rows, vecs)(kc, a_panel, bp + static_cast<long>(jr) * kc, vecs * kLanes,
-                                       c_row + jr, g.ldc, cols, g.alpha, beta);
+                                       c_row + jr, g.ldc, cols, g.alpha, beta, 0);
             }
           }
+        }
+      }
+    }
+  }
+}
+
+// "direct-A" driver for small N: A read in place (requires !trans_a), B packed as usual. Per
+// KC step the whole B block (K·N small) is packed once and every A micro-panel row set is
+// streamed straight from A against it.
+inline void gemm_block_direct_a(const GemmArgs& g, const Blocking& bl, int m0, int m1, int n0,
+                                int n1) {
+  ThreadBuffers& buf = thread_buffers();
+  const int n = n1 - n0;
+  const int kc_max = std::min(bl.kc, g.k);
+  const int nc_max = std::min(bl.nc, ((n + kNR - 1) / kNR) * kNR);
+  float* bp = buf.b.get(static_cast<long>(kc_max) * nc_max);
+  for (int jc = n0; jc < n1; jc += bl.nc) {
+    const int nc = std::min(bl.nc, n1 - jc);
+    for (int pc = 0; pc < g.k; pc += bl.kc) {
+      const int kc = std::min(bl.kc, g.k - pc);
+      const float beta = pc == 0 ? g.beta : 1.0f;
+      pack_b_block(g, pc, kc, jc, nc, bp);
+      for (int ir = m0; ir < m1; ir += kMR) {
+        const int rows = std::min(kMR, m1 - ir);
+        const float* a_rows = g.a + static_cast<long>(ir) * g.lda + pc;
+        float* c_row = g.c + static_cast<long>(ir) * g.ldc + jc;
+        for (int jr = 0; jr < nc; jr += kNR) {
+          const int cols = std::min(kNR, nc - jr);
+          const int vecs = vectors_for(cols);
+          kKernelsDirectA.get(rows, vecs)(kc, a_rows, bp + static_cast<long>(jr) * kc,
+                                          vecs * kLanes, c_row + jr, g.ldc, cols, g.alpha, beta,
+                                          g.lda);
         }
       }
     }
@@ -404,7 +443,7 @@ inline void gemm_block_direct_b(const GemmArgs& g, const Blocking& bl, int m0, i
                                                               : kKernels.get(rows, vecs);
           kernel(kc, ap + static_cast<long>(ir) * kc, b_panel, rs_b,
                                    g.c + static_cast<long>(m0 + ir) * g.ldc + jc + jr, g.ldc, cols,
-                                   g.alpha, beta);
+                                   g.alpha, beta, 0);
         }
       }
     }
@@ -553,7 +592,9 @@ inline const Blocking& blocking() {
   return bl;
 }
 
-enum class Path { packed, direct_b, dot };
+enum class Path { packed, direct_b, direct_a, dot };
+
+constexpr int kDirectAMaxN = 128;
 
 // Which algorithm suits the whole problem (measured on the training shapes, docs/gemm.md).
 inline Path choose_path(const GemmArgs& g, const Blocking& bl, int m, int n) {
@@ -566,6 +607,9 @@ inline Path choose_path(const GemmArgs& g, const Blocking& bl, int m, int n) {
   if (!g.trans_b && (m <= bl.direct_b_max_m || k <= 32) &&
       k * n * static_cast<long>(sizeof(float)) <= cache_sizes().l2 / 4)
     return Path::direct_b;
+  // Few columns: each A element is used only n times, so packing A costs a large share of the
+  // multiply; read it in place (MobileNet's 14×14 / 7×7 pointwise layers, FC layers).
+  if (!g.trans_a && n <= kDirectAMaxN) return Path::direct_a;
   return Path::packed;
 }
 
@@ -575,6 +619,7 @@ inline void gemm_range(Path path, const GemmArgs& g, const Blocking& bl, int m0,
   switch (path) {
     case Path::dot: gemm_dot(g, bl, m0, m1, n0, n1); return;
     case Path::direct_b: gemm_block_direct_b(g, bl, m0, m1, n0, n1); return;
+    case Path::direct_a: gemm_block_direct_a(g, bl, m0, m1, n0, n1); return;
     case Path::packed: gemm_block_packed(g, bl, m0, m1, n0, n1); return;
   }
 }
