@@ -21,6 +21,41 @@ int batch_threads(const PointwiseShape& s) {
   return std::min(t, s.batch);
 }
 
+// A GEMM with K = in_channels this small is all call and C-update overhead (the MNIST dwsep
+// 1→6 layer ran at 1.4 GFLOP/s through sgemm): plain loops over the spatial axis instead, which
+// the compiler vectorizes. The order of the sums over ci is fixed (deterministic).
+constexpr int kSmallInChannels = 4;
+
+void small_k_forward(const PointwiseShape& s, const float* in, const float* weight, const float* bias,
+                     float* out) {
+  const long hw = s.spatial;
+  for (int co = 0; co < s.out_channels; ++co) {
+    float* __restrict o = out + co * hw;
+    const float* w = weight + static_cast<long>(co) * s.in_channels;
+    const float b = bias ? bias[co] : 0.0f;
+    const float* __restrict x0 = in;
+    for (long i = 0; i < hw; ++i) o[i] = b + w[0] * x0[i];
+    for (int ci = 1; ci < s.in_channels; ++ci) {
+      const float* __restrict x = in + ci * hw;
+      const float wc = w[ci];
+      for (long i = 0; i < hw; ++i) o[i] += wc * x[i];
+    }
+  }
+}
+
+void small_k_backward_input(const PointwiseShape& s, const float* grad_out, const float* weight,
+                            float* grad_in) {
+  const long hw = s.spatial;
+  for (int ci = 0; ci < s.in_channels; ++ci) {
+    float* __restrict g = grad_in + ci * hw;
+    for (int co = 0; co < s.out_channels; ++co) {
+      const float* __restrict go = grad_out + co * hw;
+      const float wc = weight[static_cast<long>(co) * s.in_channels + ci];
+      for (long i = 0; i < hw; ++i) g[i] += wc * go[i];
+    }
+  }
+}
+
 }  // namespace
 
 void pointwise_conv2d_forward(const PointwiseShape& s, const float* input, const float* weight,
@@ -29,6 +64,8 @@ void pointwise_conv2d_forward(const PointwiseShape& s, const float* input, const
   const long in_plane = s.in_channels * hw, out_plane = s.out_channels * hw;
   auto one_image = [&](long n) {
     float* out = output + n * out_plane;
+    if (s.in_channels <= kSmallInChannels)
+      return small_k_forward(s, input + n * in_plane, weight, bias, out);
     if (bias)
       for (int co = 0; co < s.out_channels; ++co) std::fill(out + co * hw, out + (co + 1) * hw, bias[co]);
     sgemm(false, false, s.out_channels, s.spatial, s.in_channels, 1.0f, weight, s.in_channels,
@@ -48,6 +85,8 @@ void pointwise_conv2d_backward_input(const PointwiseShape& s, const float* grad_
   const long hw = s.spatial;
   const long in_plane = s.in_channels * hw, out_plane = s.out_channels * hw;
   auto one_image = [&](long n) {
+    if (s.in_channels <= kSmallInChannels)
+      return small_k_backward_input(s, grad_output + n * out_plane, weight, grad_input + n * in_plane);
     sgemm(true, false, s.in_channels, s.spatial, s.out_channels, 1.0f, weight, s.in_channels,
           grad_output + n * out_plane, s.spatial, 1.0f, grad_input + n * in_plane, s.spatial);
   };

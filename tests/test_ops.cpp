@@ -68,6 +68,8 @@ TEST_CASE("conv2d backward matches finite differences", "[conv2d][grad]") {
       {2, 1, 8, 8, 1, 5, 1, 0, 1, true},   // 1→1 5×5 (the dw model's first layer)
       {2, 1, 9, 8, 3, 5, 1, 0, 1, true},   // 1→3 5×5: depthwise with multiplier (cnn's first layer)
       {2, 2, 7, 6, 6, 3, 2, 1, 2, false},  // groups = C_in = 2, multiplier 3, stride 2
+      {2, 1, 6, 5, 6, 1, 1, 0, 1, true},   // 1→6 1×1 (MNIST dwsep): pointwise, not replicated
+      {2, 1, 5, 4, 1, 1, 1, 0, 1, false},  // 1→1 1×1
   };
   Rng rng(1);
   for (const auto& c : cases) {

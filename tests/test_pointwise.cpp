@@ -106,6 +106,10 @@ TEST_CASE("pointwise: random shapes match the reference on every ISA and thread 
       check_shape(s, rng);
     }
     check_shape({4, 32, 64, 144}, rng);  // a batch big enough to split across threads
+    // in_channels <= 4: the direct small-K loops (MNIST dwsep's 1→6 layer), incl. a split batch.
+    for (PointwiseShape s : {PointwiseShape{3, 1, 6, 576}, PointwiseShape{2, 3, 5, 17},
+                             PointwiseShape{1, 4, 9, 1}, PointwiseShape{64, 1, 6, 576}})
+      check_shape(s, rng);
   });
 }
 

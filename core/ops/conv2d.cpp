@@ -28,11 +28,17 @@ struct ConvParams {
   int batch, in_channels, in_h, in_w, out_channels, kernel_h, kernel_w, stride, pad, groups;
   int out_h() const { return (in_h + 2 * pad - kernel_h) / stride + 1; }
   int out_w() const { return (in_w + 2 * pad - kernel_w) / stride + 1; }
-  bool depthwise() const { return groups == in_channels && out_channels == in_channels; }
+  // A 1-channel input makes a dense 1×1 conv (groups == 1 == C_in) look depthwise too; it runs
+  // as the pointwise GEMM/loops instead (replicating the input first cost 9× the conv itself:
+  // the 1→6 1×1 conv of the MNIST dwsep net was a quarter of its training step).
+  bool depthwise() const {
+    return groups == in_channels && out_channels == in_channels && !dense_pointwise();
+  }
   // groups == C_in with C_out = m·C_in (e.g. the 1→6 first conv of the MNIST nets): each output
   // channel o filters input channel o / m, i.e. a depthwise conv over the input replicated m times.
   bool depthwise_multiplier() const {
-    return groups == in_channels && out_channels % in_channels == 0 && out_channels > in_channels;
+    return groups == in_channels && out_channels % in_channels == 0 && out_channels > in_channels &&
+           !dense_pointwise();
   }
   int multiplier() const { return out_channels / in_channels; }
   bool pointwise() const { return kernel_h == 1 && kernel_w == 1 && stride == 1 && pad == 0; }
