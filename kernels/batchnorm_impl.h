@@ -2,15 +2,16 @@
 // (baseline x86-64) and batchnorm_avx2.cpp / batchnorm_avx512.cpp (their own -m flags); the
 // plain loops vectorize to the width each TU allows. Everything sits in an anonymous
 // namespace so no copy built with one ISA's flags can be linked into another's path.
-// Sums use a fixed 32-lane interleaving combined in a fixed order, so results do not depend
-// on the thread count; 32 lanes are 4 independent AVX2 add chains (8 was one, which left the
-// reduction passes bound by add latency).
+// Channel sums use LaneSum (kernels/lane_sum.h) over a whole channel (every plane of the
+// batch), reduced once per channel: results do not depend on the thread count. Reducing per
+// plane instead cost more than the sums on 8×8 planes.
 #pragma once
 #include <omp.h>
 
 #include <cmath>
 
 #include "kernels/batchnorm.h"
+#include "kernels/lane_sum.h"
 #include "kernels/parallel.h"
 
 namespace sepnet::kernels {
@@ -22,31 +23,6 @@ inline float* plane(float* p, const BatchNormShape& s, int n, int c) {
   return p + (static_cast<long>(n) * s.channels + c) * s.spatial;
 }
 // Work is split by channel, so never more threads than channels.
-// Sums in 32 interleaved float lanes over a whole channel (every plane of the batch), reduced
-// once per channel, pairwise in double, in a fixed order (see the file comment). Reducing per
-// plane instead cost more than the sums on 8×8 planes.
-constexpr int kLanes = 32;
-struct LaneSum {
-  float lanes[kLanes] = {};
-  template <class F>
-  void add(long n, F&& term) {
-    float acc[kLanes];  // a local copy the compiler keeps in registers (the member may alias inputs)
-    for (int l = 0; l < kLanes; ++l) acc[l] = lanes[l];
-    long i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-      for (int l = 0; l < kLanes; ++l) acc[l] += term(i + l);
-    for (int l = 0; i < n; ++i, ++l) acc[l] += term(i);
-    for (int l = 0; l < kLanes; ++l) lanes[l] = acc[l];
-  }
-  double total() const {
-    double d[kLanes];
-    for (int l = 0; l < kLanes; ++l) d[l] = lanes[l];
-    for (int width = kLanes / 2; width > 0; width /= 2)
-      for (int l = 0; l < width; ++l) d[l] += d[l + width];
-    return d[0];
-  }
-};
-
 int channel_threads(const BatchNormShape& s) {
   int t = threads_for(static_cast<long>(s.batch) * s.channels * s.spatial, 1 << 15);
   return t < s.channels ? t : s.channels;

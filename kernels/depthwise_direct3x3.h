@@ -236,10 +236,10 @@ void dw3s2_rows_any(int count, const float* e0, int ow, const B* wv, float bias,
 // Per-thread scratch: one zero row for stride 1 (the rows above / below the plane, with slack
 // for a negative column offset), the 2R + 1 split slots for stride 2.
 template <class B>
-long dw3_scratch_size(int w, int pad) {
+long dw3_scratch_size(int stride, int w, int pad) {
   constexpr long V = static_cast<long>(B::size);
-  const long slots = (2L * dw3_rows_per_tile<B>() + 1) * 2 * s2_phase_row<B>(w, pad) + V;
-  return std::max<long>(w + 4 * V + 8, slots);
+  if (stride == 1) return w + 4 * V + 8;
+  return (2L * dw3_rows_per_tile<B>() + 1) * 2 * s2_phase_row<B>(w, pad) + V;
 }
 
 template <class B, Epilogue E>

@@ -128,24 +128,13 @@ inline void fill_dilated(const Layout& l, const float* src, int oh, int ow, int 
   }
 }
 
-// Epilogue shared by every store: (+= existing if accumulating), ReLU, full or partial store.
+// Epilogue of the generic path with run-time flags (its callers never ask for both): the direct
+// paths' store (store_lanes), with no room to clobber past `lanes`.
 template <class B>
 inline void store_result(B acc, float* dst, long lanes, bool relu, bool accumulate) {
-  constexpr long V = static_cast<long>(B::size);
-  if (lanes >= V) {
-    if (accumulate) acc += B::load_unaligned(dst);
-    if (relu) acc = max(acc, B(0.0f));
-    acc.store_unaligned(dst);
-    return;
-  }
-  alignas(64) float tmp[V];
-  acc.store_unaligned(tmp);
-  for (long i = 0; i < lanes; ++i) {
-    float v = tmp[i];
-    if (accumulate) v += dst[i];
-    if (relu) v = v > 0.0f ? v : 0.0f;
-    dst[i] = v;
-  }
+  if (accumulate) return store_lanes<B, Epilogue::accumulate>(acc, dst, lanes, 0);
+  if (relu) return store_lanes<B, Epilogue::relu>(acc, dst, lanes, 0);
+  store_lanes<B, Epilogue::store>(acc, dst, lanes, 0);
 }
 
 // Register tile: R consecutive output rows × one vector of columns, KH·KW taps each; the R
@@ -432,7 +421,7 @@ void dw3_all_planes(const DepthwiseShape& s, int stride, int h, int w, int oh, i
   }
 #pragma omp parallel num_threads(plane_threads(s, planes))
   {
-    std::vector<float> scratch(dw3_scratch_size<B>(w, pad), 0.0f);
+    std::vector<float> scratch(dw3_scratch_size<B>(stride, w, pad), 0.0f);
     const Dw3PlaneFn plane_fn = dw3_plane_fn<B>(stride, w, pad, relu, accumulate);
 #pragma omp for schedule(static)
     for (long p = 0; p < planes; ++p) {

@@ -317,15 +317,22 @@ inline ThreadBuffers& thread_buffers() {
 
 // ---------------------------------------------------------------------------------------------
 // Serial driver on the sub-problem rows [m0, m1) × columns [n0, n1) of C.
+// direct_a: A is read in place (requires !trans_a) instead of packed — the "direct-A" path for
+// small N, where each A element is used only N times and packing it costs a large share of the
+// multiply (FC layers, MobileNet's 14×14 / 7×7 pointwise layers).
 inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int m1, int n0,
-                              int n1) {
+                              int n1, bool direct_a = false) {
   ThreadBuffers& buf = thread_buffers();
   const int m = m1 - m0, n = n1 - n0;
   const int kc_max = std::min(bl.kc, g.k);
   const int nc_max = std::min(bl.nc, ((n + kNR - 1) / kNR) * kNR);
   const int mc_max = std::min(bl.mc, m);
   float* bp = buf.b.get(static_cast<long>(kc_max) * nc_max);
-  float* ap = buf.a.get(static_cast<long>(kc_max) * mc_max);
+  float* ap = direct_a ? nullptr : buf.a.get(static_cast<long>(kc_max) * mc_max);
+  auto kernel_for = [direct_a](int rows, int vecs) {
+    return direct_a ? kKernelsDirectA.get(rows, vecs) : kKernels.get(rows, vecs);
+  };
+  const long a_stride = direct_a ? g.lda : 0;  // the micro-kernel's A row stride (0: packed)
 
   for (int jc = n0; jc < n1; jc += bl.nc) {
     const int nc = std::min(bl.nc, n1 - jc);
@@ -335,7 +342,12 @@ inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int
       pack_b_block(g, pc, kc, jc, nc, bp);
       for (int ic = m0; ic < m1; ic += bl.mc) {
         const int mc = std::min(bl.mc, m1 - ic);
-        pack_a(g, ic, mc, pc, kc, ap);
+        if (!direct_a) pack_a(g, ic, mc, pc, kc, ap);
+        // A micro-panel of rows [ic + ir, ...): packed, or A itself at column pc.
+        auto a_panel_at = [&](int ir) {
+          return direct_a ? g.a + static_cast<long>(ic + ir) * g.lda + pc
+                          : ap + static_cast<long>(ir) * kc;
+        };
         // Short K with a C block too big to stay cached: sweep the (L2-resident) B block whole
         // per A micro-panel, so C is written as MR sequential row streams the prefetcher can
         // follow, instead of MC rows advancing one tile at a time (stalls on C misses).
@@ -350,55 +362,23 @@ inline void gemm_block_packed(const GemmArgs& g, const Blocking& bl, int m0, int
             const float* b_panel = bp + static_cast<long>(jr) * kc;
             for (int ir = 0; ir < mc; ir += kMR) {
               const int rows = std::min(kMR, mc - ir);
-              kKernels.get(rows, vecs)(kc, ap + static_cast<long>(ir) * kc, b_panel, vecs * kLanes,
-                                       g.c + static_cast<long>(ic + ir) * g.ldc + jc + jr, g.ldc,
-                                       cols, g.alpha, beta, 0);
+              kernel_for(rows, vecs)(kc, a_panel_at(ir), b_panel, vecs * kLanes,
+                                     g.c + static_cast<long>(ic + ir) * g.ldc + jc + jr, g.ldc,
+                                     cols, g.alpha, beta, a_stride);
             }
           }
         } else {
           for (int ir = 0; ir < mc; ir += kMR) {
             const int rows = std::min(kMR, mc - ir);
-            const float* a_panel = ap + static_cast<long>(ir) * kc;
+            const float* a_panel = a_panel_at(ir);
             float* c_row = g.c + static_cast<long>(ic + ir) * g.ldc + jc;
             for (int jr = 0; jr < nc; jr += kNR) {
               const int cols = std::min(kNR, nc - jr);
               const int vecs = vectors_for(cols);
-              kKernels.get(rows, vecs)(kc, a_panel, bp + static_cast<long>(jr) * kc, vecs * kLanes,
-                                       c_row + jr, g.ldc, cols, g.alpha, beta, 0);
+              kernel_for(rows, vecs)(kc, a_panel, bp + static_cast<long>(jr) * kc, vecs * kLanes,
+                                     c_row + jr, g.ldc, cols, g.alpha, beta, a_stride);
             }
           }
-        }
-      }
-    }
-  }
-}
-
-// "direct-A" driver for small N: A read in place (requires !trans_a), B packed as usual. Per
-// KC step the whole B block (K·N small) is packed once and every A micro-panel row set is
-// streamed straight from A against it.
-inline void gemm_block_direct_a(const GemmArgs& g, const Blocking& bl, int m0, int m1, int n0,
-                                int n1) {
-  ThreadBuffers& buf = thread_buffers();
-  const int n = n1 - n0;
-  const int kc_max = std::min(bl.kc, g.k);
-  const int nc_max = std::min(bl.nc, ((n + kNR - 1) / kNR) * kNR);
-  float* bp = buf.b.get(static_cast<long>(kc_max) * nc_max);
-  for (int jc = n0; jc < n1; jc += bl.nc) {
-    const int nc = std::min(bl.nc, n1 - jc);
-    for (int pc = 0; pc < g.k; pc += bl.kc) {
-      const int kc = std::min(bl.kc, g.k - pc);
-      const float beta = pc == 0 ? g.beta : 1.0f;
-      pack_b_block(g, pc, kc, jc, nc, bp);
-      for (int ir = m0; ir < m1; ir += kMR) {
-        const int rows = std::min(kMR, m1 - ir);
-        const float* a_rows = g.a + static_cast<long>(ir) * g.lda + pc;
-        float* c_row = g.c + static_cast<long>(ir) * g.ldc + jc;
-        for (int jr = 0; jr < nc; jr += kNR) {
-          const int cols = std::min(kNR, nc - jr);
-          const int vecs = vectors_for(cols);
-          kKernelsDirectA.get(rows, vecs)(kc, a_rows, bp + static_cast<long>(jr) * kc,
-                                          vecs * kLanes, c_row + jr, g.ldc, cols, g.alpha, beta,
-                                          g.lda);
         }
       }
     }
@@ -619,7 +599,7 @@ inline void gemm_range(Path path, const GemmArgs& g, const Blocking& bl, int m0,
   switch (path) {
     case Path::dot: gemm_dot(g, bl, m0, m1, n0, n1); return;
     case Path::direct_b: gemm_block_direct_b(g, bl, m0, m1, n0, n1); return;
-    case Path::direct_a: gemm_block_direct_a(g, bl, m0, m1, n0, n1); return;
+    case Path::direct_a: gemm_block_packed(g, bl, m0, m1, n0, n1, /*direct_a=*/true); return;
     case Path::packed: gemm_block_packed(g, bl, m0, m1, n0, n1); return;
   }
 }

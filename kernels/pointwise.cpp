@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/gemm.h"
+#include "kernels/lane_sum.h"
 #include "kernels/parallel.h"
 
 namespace sepnet::kernels {
@@ -56,26 +57,11 @@ void small_k_backward_input(const PointwiseShape& s, const float* grad_out, cons
   }
 }
 
-// Σ a[i]·b[i] in 8 interleaved float lanes (vectorizable without reassociating: the lane order
-// is fixed), combined pairwise in a fixed order.
-float dot8(const float* __restrict a, const float* __restrict b, long n) {
-  float acc[8] = {};
-  long i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
-  float tail = 0.0f;
-  for (; i < n; ++i) tail += a[i] * b[i];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
-}
-
-float sum8(const float* __restrict a, long n) {
-  float acc[8] = {};
-  long i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += a[i + l];
-  float tail = 0.0f;
-  for (; i < n; ++i) tail += a[i];
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+// Σ a[i]·b[i], deterministic and vectorized (a serial float sum is add-latency bound).
+float dot(const float* __restrict a, const float* __restrict b, long n) {
+  LaneSum sum;
+  sum.add(n, [a, b](long i) { return a[i] * b[i]; });
+  return static_cast<float>(sum.total());
 }
 
 }  // namespace
@@ -134,7 +120,7 @@ void pointwise_conv2d_backward_weight(const PointwiseShape& s, const float* inpu
         for (int co = 0; co < s.out_channels; ++co)
           for (int ci = 0; ci < s.in_channels; ++ci)
             dst[static_cast<long>(co) * s.in_channels + ci] +=
-                dot8(grad_output + n * out_plane + co * hw, input + n * in_plane + ci * hw, hw);
+                dot(grad_output + n * out_plane + co * hw, input + n * in_plane + ci * hw, hw);
       return;
     }
     for (long n = first; n < last; ++n)
@@ -168,12 +154,12 @@ void pointwise_conv2d_backward_weight(const PointwiseShape& s, const float* inpu
     const int threads_b = threads_for(static_cast<long>(s.batch) * out_plane, 1L << 16);
 #pragma omp parallel for schedule(static) num_threads(threads_b)
     for (int co = 0; co < s.out_channels; ++co) {
-      float acc = 0.0f;
+      LaneSum sum;  // a serial float sum here was add-latency bound: 4 cycles per element
       for (long n = 0; n < s.batch; ++n) {
         const float* g = grad_output + n * out_plane + co * hw;
-        acc += sum8(g, hw);  // a serial float sum here was latency-bound: 4 cycles per element
+        sum.add(hw, [g](long i) { return g[i]; });
       }
-      grad_bias[co] += acc;
+      grad_bias[co] += static_cast<float>(sum.total());
     }
   }
 }

@@ -3,12 +3,33 @@
 #pragma once
 #include <catch2/catch.hpp>
 
+#include <omp.h>
+
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "kernels/isa.h"
+
 namespace sepnet::testing {
+
+// Runs f() on every ISA path this CPU supports (forced), at 1 and 2 OpenMP threads, with the
+// path and thread count in the test's INFO context; restores the default thread count.
+template <class F>
+void for_each_isa_and_threads(F&& f) {
+  using kernels::Isa;
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!kernels::isa_supported(isa)) continue;
+    kernels::ScopedIsa forced(isa);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      INFO("isa=" << kernels::isa_name(isa) << " threads=" << threads);
+      f();
+    }
+  }
+  omp_set_num_threads(omp_get_num_procs());
+}
 
 constexpr int kGuard = 37;
 constexpr float kSentinel = -7.75e30f;

@@ -115,19 +115,6 @@ DepthwiseShape random_shape(std::mt19937& rng) {
   }
 }
 
-template <class F>
-void for_each_isa_and_threads(F&& f) {
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (!isa_supported(isa)) continue;
-    ScopedIsa scoped(isa);
-    for (int threads : {1, 2}) {
-      omp_set_num_threads(threads);
-      f();
-    }
-  }
-  omp_set_num_threads(omp_get_num_procs());
-}
-
 }  // namespace
 
 TEST_CASE("depthwise: random shapes match the reference on every ISA and thread count",

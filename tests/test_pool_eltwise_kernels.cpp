@@ -11,6 +11,7 @@
 #include "kernels/eltwise.h"
 #include "kernels/isa.h"
 #include "kernels/pool.h"
+#include "kernel_check.h"
 
 using namespace sepnet;
 using namespace sepnet::kernels;
@@ -50,12 +51,7 @@ TEST_CASE("max_pool2d_forward equals the reference, ties and NaN included", "[ke
 
 TEST_CASE("batchnorm kernels equal a double-precision definition", "[kernels][batchnorm]") {
   Rng rng(2);
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-   if (!isa_supported(isa)) continue;
-   ScopedIsa forced(isa);
-   for (int threads : {1, 2}) {
-    omp_set_num_threads(threads);
-    INFO("isa=" << isa_name(isa) << " threads=" << threads);
+  testing::for_each_isa_and_threads([&] {
     BatchNormShape s{3, 5, 77};  // 77: two 32-lane blocks and a tail
     const size_t n = static_cast<size_t>(s.batch) * s.channels * s.spatial;
     std::vector<float> x(n), dy(n), gamma(5), beta(5);
@@ -99,57 +95,46 @@ TEST_CASE("batchnorm kernels equal a double-precision definition", "[kernels][ba
     batchnorm_backward(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dx_assign.data(),
                        dgamma2.data(), dbeta2.data(), false);
     for (size_t i = 0; i < n; ++i) REQUIRE(dx_assign[i] == Approx(dx[i] - 0.5f).margin(1e-5));
-   }
-  }
-  omp_set_num_threads(2);
+  });
 }
-
 TEST_CASE("fused BN+ReLU kernels equal BN then ReLU", "[kernels][batchnorm]") {
   Rng rng(4);
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (!isa_supported(isa)) continue;
-    ScopedIsa forced(isa);
-    for (int threads : {1, 2}) {
-      omp_set_num_threads(threads);
-      INFO("isa=" << isa_name(isa) << " threads=" << threads);
-      BatchNormShape s{2, 3, 45};
-      const size_t n = static_cast<size_t>(s.batch) * s.channels * s.spatial;
-      std::vector<float> x(n), dy(n), gamma(3), beta(3);
-      for (float& v : x) v = rng.uniform(-3, 5);
-      for (float& v : dy) v = rng.uniform(-1, 1);
-      for (int c = 0; c < 3; ++c) gamma[c] = rng.uniform(0.5f, 2), beta[c] = rng.uniform(-1, 1);
-      std::vector<float> y(n), yf(n), mean(3), var(3), invstd(3);
-      batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), 1e-5f, y.data(), mean.data(), var.data(),
-                              invstd.data());
-      batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), 1e-5f, yf.data(), mean.data(), var.data(),
-                              invstd.data(), /*fuse_relu=*/true);
-      size_t negatives = 0;
-      std::vector<float> dy_masked(n);
-      for (size_t i = 0; i < n; ++i) {
-        REQUIRE(yf[i] == std::max(y[i], 0.0f));
-        negatives += y[i] <= 0.0f;
-        dy_masked[i] = yf[i] > 0.0f ? dy[i] : 0.0f;  // ReLU backward, unfused
-      }
-      REQUIRE(negatives > n / 5);  // the mask matters in this case
-      std::vector<float> dx(n, 0.5f), dxf(n, 0.5f), dg(3, 0.f), dgf(3, 0.f), db(3, 0.f), dbf(3, 0.f);
-      batchnorm_backward(s, x.data(), dy_masked.data(), gamma.data(), mean.data(), invstd.data(), dx.data(),
-                         dg.data(), db.data());
-      batchnorm_backward(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dxf.data(), dgf.data(),
-                         dbf.data(), true, yf.data());
-      for (size_t i = 0; i < n; ++i) REQUIRE(dxf[i] == Approx(dx[i]).margin(1e-6));
-      for (int c = 0; c < 3; ++c) {
-        CHECK(dgf[c] == Approx(dg[c]).margin(1e-6));
-        CHECK(dbf[c] == Approx(db[c]).margin(1e-6));
-      }
-      std::vector<float> ye(n), yef(n);
-      batchnorm_forward_eval(s, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-5f, ye.data());
-      batchnorm_forward_eval(s, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-5f, yef.data(), true);
-      for (size_t i = 0; i < n; ++i) REQUIRE(yef[i] == std::max(ye[i], 0.0f));
+  testing::for_each_isa_and_threads([&] {
+    BatchNormShape s{2, 3, 45};
+    const size_t n = static_cast<size_t>(s.batch) * s.channels * s.spatial;
+    std::vector<float> x(n), dy(n), gamma(3), beta(3);
+    for (float& v : x) v = rng.uniform(-3, 5);
+    for (float& v : dy) v = rng.uniform(-1, 1);
+    for (int c = 0; c < 3; ++c) gamma[c] = rng.uniform(0.5f, 2), beta[c] = rng.uniform(-1, 1);
+    std::vector<float> y(n), yf(n), mean(3), var(3), invstd(3);
+    batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), 1e-5f, y.data(), mean.data(), var.data(),
+                            invstd.data());
+    batchnorm_forward_train(s, x.data(), gamma.data(), beta.data(), 1e-5f, yf.data(), mean.data(), var.data(),
+                            invstd.data(), /*fuse_relu=*/true);
+    size_t negatives = 0;
+    std::vector<float> dy_masked(n);
+    for (size_t i = 0; i < n; ++i) {
+      REQUIRE(yf[i] == std::max(y[i], 0.0f));
+      negatives += y[i] <= 0.0f;
+      dy_masked[i] = yf[i] > 0.0f ? dy[i] : 0.0f;  // ReLU backward, unfused
     }
-  }
-  omp_set_num_threads(2);
+    REQUIRE(negatives > n / 5);  // the mask matters in this case
+    std::vector<float> dx(n, 0.5f), dxf(n, 0.5f), dg(3, 0.f), dgf(3, 0.f), db(3, 0.f), dbf(3, 0.f);
+    batchnorm_backward(s, x.data(), dy_masked.data(), gamma.data(), mean.data(), invstd.data(), dx.data(),
+                       dg.data(), db.data());
+    batchnorm_backward(s, x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), dxf.data(), dgf.data(),
+                       dbf.data(), true, yf.data());
+    for (size_t i = 0; i < n; ++i) REQUIRE(dxf[i] == Approx(dx[i]).margin(1e-6));
+    for (int c = 0; c < 3; ++c) {
+      CHECK(dgf[c] == Approx(dg[c]).margin(1e-6));
+      CHECK(dbf[c] == Approx(db[c]).margin(1e-6));
+    }
+    std::vector<float> ye(n), yef(n);
+    batchnorm_forward_eval(s, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-5f, ye.data());
+    batchnorm_forward_eval(s, x.data(), gamma.data(), beta.data(), mean.data(), var.data(), 1e-5f, yef.data(), true);
+    for (size_t i = 0; i < n; ++i) REQUIRE(yef[i] == std::max(ye[i], 0.0f));
+  });
 }
-
 TEST_CASE("relu_backward accumulates or assigns through the output mask", "[kernels][eltwise]") {
   Rng rng(3);
   for (int threads : {1, 2}) {

@@ -129,18 +129,18 @@ Tensor Sequential::forward(const Tensor& x) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& [name, layer] = layers[i];
     BatchNorm2d* fused = fusable_bn_relu(i);
+    auto run = [&] { return fused ? fused->forward_relu(h) : layer->forward(h); };
     if (!profiler::enabled()) {
-      h = fused ? fused->forward_relu(h) : layer->forward(h);
-      if (fused) ++i;
-      continue;
+      h = run();
+    } else {
+      profiler::Scope scope(name, fused ? layer->describe() + "+ReLU" : layer->describe());
+      const int64_t macs = layer->children().empty() ? layer->macs(h.shape()) : 0;
+      const auto start = std::chrono::steady_clock::now();
+      h = run();
+      if (layer->children().empty())
+        profiler::add_forward(scope.id(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), macs);
     }
-    profiler::Scope scope(name, fused ? layer->describe() + "+ReLU" : layer->describe());
-    const int64_t macs = layer->children().empty() ? layer->macs(h.shape()) : 0;
-    const auto start = std::chrono::steady_clock::now();
-    h = fused ? fused->forward_relu(h) : layer->forward(h);
-    if (layer->children().empty())
-      profiler::add_forward(scope.id(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), macs);
-    if (fused) ++i;
+    if (fused) ++i;  // the ReLU ran inside the fused op
   }
   return h;
 }
