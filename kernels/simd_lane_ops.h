@@ -98,15 +98,33 @@ struct LaneOps<xsimd::batch<float, xsimd::avx512f>> {
     return _mm512_permutex2var_ps(a, idx, b);
   }
   static B unscramble(B v) { return v; }
-  // 16×16 transpose through memory (not measurable on the development machine, which has no
-  // AVX-512; correctness is what the tests check there).
+  // In-register 16×16 transpose (64 shuffles): 4×4 blocks inside each 128-bit lane
+  // (unpack + shuffle, as on AVX2), then a 4×4 transpose of the 128-bit lanes themselves
+  // (two rounds of vshuff32x4). r[i] lane j <-> r[j] lane i.
   static void transpose(B* r) {
-    alignas(64) float m[16 * 16];
-    for (int i = 0; i < 16; ++i) r[i].store_aligned(m + 16 * i);
-    alignas(64) float t[16 * 16];
-    for (int i = 0; i < 16; ++i)
-      for (int j = 0; j < 16; ++j) t[16 * j + i] = m[16 * i + j];
-    for (int i = 0; i < 16; ++i) r[i] = B::load_aligned(t + 16 * i);
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; i += 2) {
+      t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+      t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // u[4g + k], 128-bit lane L: rows 4g..4g+3 of column 4L + k.
+    for (int i = 0; i < 16; i += 4) {
+      u[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // Output row 4L + k gathers lane L of u[k], u[4 + k], u[8 + k], u[12 + k].
+    for (int k = 0; k < 4; ++k) {
+      const __m512 v0 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0x88);  // lanes 0, 2 of each
+      const __m512 v1 = _mm512_shuffle_f32x4(u[k], u[4 + k], 0xDD);  // lanes 1, 3 of each
+      const __m512 v2 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0x88);
+      const __m512 v3 = _mm512_shuffle_f32x4(u[8 + k], u[12 + k], 0xDD);
+      r[k] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+      r[4 + k] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+      r[8 + k] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+      r[12 + k] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    }
   }
 };
 #endif
