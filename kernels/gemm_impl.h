@@ -243,8 +243,24 @@ inline void pack_b_panel(const GemmArgs& g, int p0, int kc, int j0, int cols, in
   } else {
     // B stored N×K: column j of op(B) is row j of B, contiguous over p.
     const float* src = g.b + static_cast<long>(j0) * g.ldb + p0;
-    constexpr int kStrip = 8;  // a few source rows at once keeps the strided writes in L1
     int j = 0;
+    // lanes columns × lanes depths at a time: lanes row loads, one register transpose, lanes
+    // row stores (the scalar element copy below was ~20 % of an FC layer's forward, x·Wᵀ).
+    for (; j + kLanes <= cols; j += kLanes) {
+      const float* s = src + static_cast<long>(j) * g.ldb;
+      int p = 0;
+      for (; p + kLanes <= kc; p += kLanes) {
+        typename Vec::reg r[kLanes];
+#pragma GCC unroll 16
+        for (int t = 0; t < kLanes; ++t) r[t] = Vec::load(s + t * g.ldb + p);
+        Vec::transpose(r);
+#pragma GCC unroll 16
+        for (int q = 0; q < kLanes; ++q) Vec::store(dst + static_cast<long>(p + q) * width + j, r[q]);
+      }
+      for (; p < kc; ++p)
+        for (int t = 0; t < kLanes; ++t) dst[static_cast<long>(p) * width + j + t] = s[t * g.ldb + p];
+    }
+    constexpr int kStrip = 8;  // a few source rows at once keeps the strided writes in L1
     for (; j + kStrip <= cols; j += kStrip) {
       const float* s = src + static_cast<long>(j) * g.ldb;
       for (int p = 0; p < kc; ++p) {
@@ -584,9 +600,14 @@ inline Path choose_path(const GemmArgs& g, const Blocking& bl, int m, int n) {
   // B read in place only while all of it stays cached: its rows are far apart, so streaming
   // it from memory through kc separate row streams misses far more than packing costs.
   // Few A rows, or a K so short that packing B would cost as much as using it.
-  if (!g.trans_b && (m <= bl.direct_b_max_m || k <= 32) &&
-      k * n * static_cast<long>(sizeof(float)) <= cache_sizes().l2 / 4)
-    return Path::direct_b;
+  // With 64-float panels (AVX-512) every row segment is 4 whole lines, so a B that lives in
+  // L3 (a freshly written im2col buffer) streams well too when there are few A rows (measured:
+  // 6×36864×25 106 → 69 µs, 16×4096×150 126 → 100 µs; with 16-float AVX2 panels, or 25 A
+  // rows, it is 1.2–1.6× slower than packing).
+  const long b_bytes = k * n * static_cast<long>(sizeof(float));
+  const bool b_cached = b_bytes <= cache_sizes().l2 / 4 ||
+                        (kNR >= 64 && m <= bl.direct_b_max_m && b_bytes <= cache_sizes().l3 / 4);
+  if (!g.trans_b && (m <= bl.direct_b_max_m || k <= 32) && b_cached) return Path::direct_b;
   // Few columns: each A element is used only n times, so packing A costs a large share of the
   // multiply; read it in place (MobileNet's 14×14 / 7×7 pointwise layers, FC layers).
   if (!g.trans_a && n <= kDirectAMaxN) return Path::direct_a;
@@ -604,8 +625,10 @@ inline void gemm_range(Path path, const GemmArgs& g, const Blocking& bl, int m0,
   }
 }
 
-// Below this many flops per thread the fork/join costs more than it saves.
-constexpr long kMinFlopsPerThread = 2L << 20;
+// Below this many flops per thread the fork/join costs more than it saves. (A warm OpenMP team
+// forks in ~1 µs: FC layers of 0.3–4 MFLOP gain 1.3–1.5× from 2 threads; 2 MFLOP per thread
+// had kept them all on one.)
+constexpr long kMinFlopsPerThread = 1L << 17;
 
 inline void sgemm_entry(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                         const float* a, int lda, const float* b, int ldb, float beta, float* c,

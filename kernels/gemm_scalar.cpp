@@ -1,6 +1,8 @@
 // SGEMM, portable path (Isa::scalar): the same blocked algorithm with a plain-C++ "vector" of
 // 4 floats and a 4×8 register block, no intrinsics. Built for baseline x86-64, where the
 // compiler may still use SSE2 for the 4-float loops.
+#include <utility>
+
 namespace sepnet::kernels::gemm_scalar {
 struct Vec {
   struct reg {
@@ -20,6 +22,10 @@ struct Vec {
   static reg mul(reg a, reg b) {
     for (int l = 0; l < 4; ++l) a.v[l] *= b.v[l];
     return a;
+  }
+  static void transpose(reg* r) {
+    for (int i = 0; i < 4; ++i)
+      for (int j = i + 1; j < 4; ++j) std::swap(r[i].v[j], r[j].v[i]);
   }
 };
 constexpr int kMR = 4;

@@ -4,6 +4,8 @@
 #pragma once
 #include <xsimd/xsimd.hpp>
 
+#include "kernels/simd_lane_ops.h"
+
 namespace sepnet::kernels::gemm_detail {
 
 template <class Arch>
@@ -16,6 +18,8 @@ struct XsimdVec {
   static reg bcast(float x) { return reg(x); }
   static reg fma(reg a, reg b, reg c) { return xsimd::fma(a, b, c); }
   static reg mul(reg a, reg b) { return a * b; }
+  // lanes×lanes transpose in registers (packing a transposed operand).
+  static void transpose(reg* r) { LaneOps<reg>::transpose(r); }
 };
 
 }  // namespace sepnet::kernels::gemm_detail

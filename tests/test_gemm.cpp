@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/gemm.h"
@@ -211,6 +212,10 @@ struct Vec {
   static reg mul(reg a, reg b) {
     for (int l = 0; l < 16; ++l) a.v[l] *= b.v[l];
     return a;
+  }
+  static void transpose(reg* r) {
+    for (int i = 0; i < 16; ++i)
+      for (int j = i + 1; j < 16; ++j) std::swap(r[i].v[j], r[j].v[i]);
   }
 };
 constexpr int kMR = 6;
