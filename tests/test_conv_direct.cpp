@@ -104,6 +104,10 @@ TEST_CASE("direct conv2d kernels equal the reference on random shapes, every ISA
       check_shape({3, 6, 12, 12, 16, 5, 5, 0}, rng);
       check_shape({2, 1, 24, 24, 6, 1, 1, 0}, rng);
       check_shape({2, 6, 8, 8, 16, 1, 1, 0}, rng);
+      // Rows of exactly 16 and 32 outputs: the widths that keep the AVX-512 weight-gradient
+      // kernel (narrower rows run the AVX2 one, kernels/conv_direct.cpp).
+      check_shape({2, 3, 20, 20, 5, 5, 5, 0}, rng);
+      check_shape({1, 2, 9, 36, 7, 5, 5, 0}, rng);
       for (int trial = 0; trial < 25; ++trial) {
         auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
         const int kh = pick(1, 7), kw = trial % 4 == 0 ? pick(1, 7) : kh;
