@@ -162,9 +162,15 @@ void split_row(const float* src, int w, int pad, long half, float* e, float* o) 
       Ops::unscramble(Ops::even(a, b)).store_unaligned(even_dst + j);
       Ops::unscramble(Ops::odd(a, b)).store_unaligned(odd_dst + j);
     }
-    for (; 2 * j < w; ++j) {
-      even_dst[j] = src[2 * j];
-      odd_dst[j] = 2 * j + 1 < w ? src[2 * j + 1] : 0.0f;
+    if (2 * j < w) {
+      // The last 1..2V-1 columns: masked loads read the missing ones as zeros (a scalar
+      // element loop here took as long as the vector part on 112-wide rows).
+      const long rest = w - 2 * j;
+      const B a = Ops::load(src + 2 * j, Ops::mask(0, rest)),
+              b = Ops::load(src + 2 * j + V, Ops::mask(0, rest - V));
+      Ops::unscramble(Ops::even(a, b)).store_unaligned(even_dst + j);
+      Ops::unscramble(Ops::odd(a, b)).store_unaligned(odd_dst + j);
+      j += V;
     }
   }
   // Zero what the taps may read past the row (leading padding is zero from the start and
