@@ -51,6 +51,19 @@ double run_fma_loop(long iterations, float* sink) {
 double peak_gflops_uncached(int threads) {
   constexpr long kIterations = 2'000'000;  // ~10-20 ms per trial on a 3+ GHz core
   constexpr int kTrials = 5;
+  // Untimed warm-up, long enough (~8 trials) for the OS to move a freshly woken second thread
+  // off the first one's core: Linux first places it there, and 4 ms trials right after a
+  // 1-thread probe measured 2 threads at 1 core's peak (258 vs 520 GFLOP/s, Zen 4/5).
+  {
+    float sink = 0.0f;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+    {
+      float local = 0.0f;
+      run_fma_loop(8 * kIterations, &local);
+      sink += local;
+    }
+    if (sink == 12345.0f) std::abort();
+  }
   double best = 0.0;
   for (int trial = 0; trial < kTrials; ++trial) {
     double flops = 0.0;
