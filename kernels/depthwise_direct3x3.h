@@ -318,5 +318,101 @@ Dw3PlaneFn dw3_plane_fn(int stride, int w, int pad, bool relu, bool accumulate) 
   return relu ? dw3s2_plane_fn<B, Epilogue::relu>(w, pad) : dw3s2_plane_fn<B, Epilogue::store>(w, pad);
 }
 
+// ---- stride-2 input gradient, by output phase ---------------------------------------------
+// grad_in[iy][ix] = Σ w[ki][kj] · g[oy][ox] over iy = 2·oy + ki − pad, ix = 2·ox + kj − pad.
+// Only taps whose ki has the parity of iy + pad, and kj that of ix + pad, reach a given input
+// pixel: rows take 2 (ki = 0, 2) or 1 (ki = 1) grad rows; even and odd columns take 2 or 1
+// taps each. So an even/odd column pair costs 9 FMAs per 2 rows instead of the 4 × 9 of the
+// dilated forward (3 of 4 taps on zeros). Each input row computes its even-column vector E and
+// odd-column vector O over V column pairs from shifted loads of a zero-bordered copy of the grad
+// plane, and LaneOps::interleave puts them back in column order (accumulating, +=).
+
+// Zero-bordered copy of one oh × ow grad plane: rows −1..oh, columns −1..stride−2.
+template <class B>
+long s2_grad_row_stride(int ow, int w) {
+  return std::max<long>(ow, (w + 1) / 2) + static_cast<long>(B::size) + 3;
+}
+template <class B>
+long dw3s2_backward_scratch_size(int oh, int ow, int w) {
+  return (oh + 2L) * s2_grad_row_stride<B>(ow, w);
+}
+
+// One input row: NK grad rows, NE taps for even columns, NO for odd ones.
+template <class B, int NK, int NE, int NO>
+void dw3s2_backward_row(const float* const* grows, const B* we, const long* dxe, const B* wo,
+                        const long* dxo, int w, float* out) {
+  using Ops = LaneOps<B>;
+  constexpr long V = static_cast<long>(B::size);
+  const long pairs = (w + 1) / 2;
+  for (long b0 = 0; b0 < pairs; b0 += V) {
+    B e(0.0f), o(0.0f);
+#pragma GCC unroll 2
+    for (int k = 0; k < NK; ++k) {
+#pragma GCC unroll 2
+      for (int t = 0; t < NE; ++t) e = fma(we[k * NE + t], B::load_unaligned(grows[k] + b0 + dxe[t]), e);
+#pragma GCC unroll 2
+      for (int t = 0; t < NO; ++t) o = fma(wo[k * NO + t], B::load_unaligned(grows[k] + b0 + dxo[t]), o);
+    }
+    B lo, hi;
+    Ops::interleave(e, o, lo, hi);
+    const long x = 2 * b0;
+    store_lanes<B, Epilogue::accumulate>(lo, out + x, w - x, 0);
+    if (w - x > V) store_lanes<B, Epilogue::accumulate>(hi, out + x + V, w - x - V, 0);
+  }
+}
+
+// grad_in (h × w, +=) from grad_out g (oh × ow), weights wt[9], padding 0..2.
+template <class B>
+void dw3s2_backward_input_plane(const float* g, int oh, int ow, int h, int w, int pad,
+                                const float* wt, float* grad_in, float* scratch) {
+  const long gs = s2_grad_row_stride<B>(ow, w);
+  // Rows −1 and oh and every column outside [0, ow) stay zero (scratch starts zeroed and only
+  // [0, ow) of rows 0..oh−1 is ever written).
+  float* gb = scratch + gs + 1;  // (0, 0)
+  for (int oy = 0; oy < oh; ++oy)
+    std::copy(g + static_cast<long>(oy) * ow, g + static_cast<long>(oy + 1) * ow, gb + oy * gs);
+  // Column taps: even output columns (q = 0) use kj ≡ pad (mod 2), odd ones kj ≡ pad + 1;
+  // tap kj of column 2b + q reads grad column b + (q + pad − kj) / 2.
+  long dx[2][2];
+  int kjs[2][2], nkj[2];
+  for (int q = 0; q < 2; ++q) {
+    nkj[q] = 0;
+    for (int kj = 0; kj < 3; ++kj)
+      if ((q + pad - kj) % 2 == 0) {
+        kjs[q][nkj[q]] = kj;
+        dx[q][nkj[q]++] = (q + pad - kj) / 2;
+      }
+  }
+  // Row classes: (iy + pad) even → ki ∈ {0, 2}; odd → ki = 1. Weights per class and phase.
+  B we[2][4], wo[2][4];
+  for (int cls = 0; cls < 2; ++cls) {
+    const int nki = cls == 0 ? 2 : 1;
+    for (int k = 0; k < nki; ++k) {
+      const int ki = cls == 0 ? 2 * k : 1;
+      for (int t = 0; t < nkj[0]; ++t) we[cls][k * nkj[0] + t] = B(wt[ki * 3 + kjs[0][t]]);
+      for (int t = 0; t < nkj[1]; ++t) wo[cls][k * nkj[1] + t] = B(wt[ki * 3 + kjs[1][t]]);
+    }
+  }
+  const bool even_first = nkj[0] == 2;  // pad even: even columns take kj 0 and 2
+  for (int iy = 0; iy < h; ++iy) {
+    const int cls = (iy + pad) % 2;
+    const float* grows[2];
+    if (cls == 0) {
+      grows[0] = gb + static_cast<long>((iy + pad) / 2) * gs;      // ki = 0
+      grows[1] = gb + static_cast<long>((iy + pad - 2) / 2) * gs;  // ki = 2 (row −1 at most)
+    } else {
+      grows[0] = gb + static_cast<long>((iy + pad - 1) / 2) * gs;  // ki = 1
+    }
+    float* out = grad_in + static_cast<long>(iy) * w;
+    if (cls == 0) {
+      if (even_first) dw3s2_backward_row<B, 2, 2, 1>(grows, we[0], dx[0], wo[0], dx[1], w, out);
+      else dw3s2_backward_row<B, 2, 1, 2>(grows, we[0], dx[0], wo[0], dx[1], w, out);
+    } else {
+      if (even_first) dw3s2_backward_row<B, 1, 2, 1>(grows, we[1], dx[0], wo[1], dx[1], w, out);
+      else dw3s2_backward_row<B, 1, 1, 2>(grows, we[1], dx[0], wo[1], dx[1], w, out);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sepnet::kernels::dw

@@ -2,6 +2,10 @@
 // On Zen 4 a zmm FMA issues once per cycle (two 256-bit pipes), latency 4: 24 independent
 // accumulators hide that several times over, and per k step the block needs 4 vector loads
 // + 6 broadcasts for 24 FMAs, well within two loads per cycle.
+// GCC 12 reports the _mm512_undefined_ps() pass-through inside its own AVX-512 shuffle
+// intrinsics (inlined into the packing transposes) as "may be used uninitialized" (GCC bug
+// 105593, fixed in 13): silenced for this file, before the headers are read.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels/gemm_xsimd_vec.h"
 
 namespace sepnet::kernels::gemm_avx512 {

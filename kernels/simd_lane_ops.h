@@ -5,6 +5,7 @@
 //  * even(a, b) / odd(a, b): the even / odd elements of the 2V floats a:b (stride-2 columns),
 //    possibly in an ISA-specific lane order that unscramble() puts back to natural order. Every
 //    operand of one accumulation uses the same order, so the order only matters at the store.
+//  * interleave(e, o, lo, hi): lo:hi = e0 o0 e1 o1 … (even and odd columns back in order).
 //  * transpose(r): the V×V matrix of the V vectors r[0..V) transposed in place (planes <->
 //    pixels for the channels-as-lanes depthwise path).
 // One specialisation per vector type, compiled only where its instructions are enabled
@@ -34,6 +35,10 @@ struct LaneOps<scalar_simd::Lane> {
   static B even(B a, B) { return a; }
   static B odd(B, B b) { return b; }
   static B unscramble(B v) { return v; }
+  static void interleave(B e, B o, B& lo, B& hi) {
+    lo = e;
+    hi = o;
+  }
   static void transpose(B*) {}
 };
 
@@ -56,6 +61,12 @@ struct LaneOps<xsimd::batch<float, xsimd::fma3<xsimd::avx2>>> {
   static B odd(B a, B b) { return _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)); }
   static B unscramble(B v) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
+  // lo = e0 o0 e1 o1 … e3 o3, hi = e4 o4 … e7 o7 (stride-2 columns back in order).
+  static void interleave(B e, B o, B& lo, B& hi) {
+    const __m256 a = _mm256_unpacklo_ps(e, o), b = _mm256_unpackhi_ps(e, o);
+    lo = _mm256_permute2f128_ps(a, b, 0x20);
+    hi = _mm256_permute2f128_ps(a, b, 0x31);
   }
   // In-register 8×8 transpose (24 shuffles): r[i] lane j <-> r[j] lane i.
   static void transpose(B* r) {
@@ -98,6 +109,12 @@ struct LaneOps<xsimd::batch<float, xsimd::avx512f>> {
     return _mm512_permutex2var_ps(a, idx, b);
   }
   static B unscramble(B v) { return v; }
+  static void interleave(B e, B o, B& lo, B& hi) {
+    const __m512i lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    lo = _mm512_permutex2var_ps(e, lo_idx, o);
+    hi = _mm512_permutex2var_ps(e, hi_idx, o);
+  }
   // In-register 16×16 transpose (64 shuffles): 4×4 blocks inside each 128-bit lane
   // (unpack + shuffle, as on AVX2), then a 4×4 transpose of the 128-bit lanes themselves
   // (two rounds of vshuff32x4). r[i] lane j <-> r[j] lane i.
