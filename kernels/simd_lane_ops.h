@@ -5,6 +5,7 @@
 //  * even(a, b) / odd(a, b): the even / odd elements of the 2V floats a:b (stride-2 columns),
 //    possibly in an ISA-specific lane order that unscramble() puts back to natural order. Every
 //    operand of one accumulation uses the same order, so the order only matters at the store.
+//  * load_halves(lo, hi): V/2 floats from lo, then V/2 from hi (two half-vector rows).
 //  * interleave(e, o, lo, hi): lo:hi = e0 o0 e1 o1 … (even and odd columns back in order).
 //  * transpose(r): the V×V matrix of the V vectors r[0..V) transposed in place (planes <->
 //    pixels for the channels-as-lanes depthwise path).
@@ -39,6 +40,7 @@ struct LaneOps<scalar_simd::Lane> {
     lo = e;
     hi = o;
   }
+  static B load_halves(const float* lo, const float*) { return B(*lo); }
   static void transpose(B*) {}
 };
 
@@ -61,6 +63,9 @@ struct LaneOps<xsimd::batch<float, xsimd::fma3<xsimd::avx2>>> {
   static B odd(B a, B b) { return _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)); }
   static B unscramble(B v) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(v), _MM_SHUFFLE(3, 1, 2, 0)));
+  }
+  static B load_halves(const float* lo, const float* hi) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(lo)), _mm_loadu_ps(hi), 1);
   }
   // lo = e0 o0 e1 o1 … e3 o3, hi = e4 o4 … e7 o7 (stride-2 columns back in order).
   static void interleave(B e, B o, B& lo, B& hi) {
@@ -109,6 +114,9 @@ struct LaneOps<xsimd::batch<float, xsimd::avx512f>> {
     return _mm512_permutex2var_ps(a, idx, b);
   }
   static B unscramble(B v) { return v; }
+  static B load_halves(const float* lo, const float* hi) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(lo)), _mm256_loadu_ps(hi), 1);
+  }
   static void interleave(B e, B o, B& lo, B& hi) {
     const __m512i lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi_idx = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);

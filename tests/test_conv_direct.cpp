@@ -108,6 +108,11 @@ TEST_CASE("direct conv2d kernels equal the reference on random shapes, every ISA
       // kernel (narrower rows run the AVX2 one, kernels/conv_direct.cpp).
       check_shape({2, 3, 20, 20, 5, 5, 5, 0}, rng);
       check_shape({1, 2, 9, 36, 7, 5, 5, 0}, rng);
+      // Rows half a vector wide (8 on AVX-512, 4 on AVX2: two output rows per vector), with
+      // an odd number of rows and with padding.
+      check_shape({2, 3, 11, 12, 5, 5, 5, 0}, rng);
+      check_shape({2, 3, 7, 8, 4, 3, 3, 1}, rng);
+      check_shape({2, 2, 9, 8, 3, 5, 5, 0}, rng);
       for (int trial = 0; trial < 25; ++trial) {
         auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
         const int kh = pick(1, 7), kw = trial % 4 == 0 ? pick(1, 7) : kh;
