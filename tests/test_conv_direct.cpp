@@ -113,6 +113,8 @@ TEST_CASE("direct conv2d kernels equal the reference on random shapes, every ISA
       check_shape({2, 3, 11, 12, 5, 5, 5, 0}, rng);
       check_shape({2, 3, 7, 8, 4, 3, 3, 1}, rng);
       check_shape({2, 2, 9, 8, 3, 5, 5, 0}, rng);
+      // Few output channels on narrow rows: 2–3 output rows per register tile, 10 rows.
+      check_shape({2, 4, 14, 9, 3, 5, 5, 0}, rng);
       for (int trial = 0; trial < 25; ++trial) {
         auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
         const int kh = pick(1, 7), kw = trial % 4 == 0 ? pick(1, 7) : kh;
