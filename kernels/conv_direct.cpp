@@ -19,17 +19,23 @@ bool direct_conv2d_suits(const DirectConvShape& s) {
 namespace {
 // On an AVX-512 machine the 16-lane kernels only pay where output rows fill their vectors,
 // or are exactly half a vector (8 outputs: two rows per vector, the pair tiles in
-// conv_direct_simd.h); on other narrow rows the 8-lane AVX2 copy of the same kernel is faster.
-// Measured (1 thread, 64 images, µs AVX-512 vs AVX2): forward 24-wide rows 94 vs 113, 8-wide
-// (pairs) 101 vs 224; weight gradient 24-wide 211 vs 182, 8-wide (pairs) 188 vs 297; input
-// gradient 230–242 vs 229–319, so it always takes AVX-512.
+// conv_direct_simd.h), or (weight gradient) the flat walk fills them; on other narrow rows the
+// 8-lane AVX2 copy of the same kernel is faster. Measured (1 thread, 64 images, µs AVX-512 vs
+// AVX2): forward 24-wide rows 94 vs 113, 8-wide (pairs) 101 vs 224; weight gradient 24-wide
+// (flat) 141 vs 180, 8-wide (pairs) 188 vs 297, 24-wide as two row vectors (before the flat
+// walk) 211 vs 182; input gradient 230–242 vs 229–319, so it always takes AVX-512.
 Isa forward_isa(const DirectConvShape& s) {
   const Isa isa = active_isa();
   return isa == Isa::avx512 && s.out_w() < 16 && s.out_w() != 8 ? Isa::avx2 : isa;
 }
 Isa backward_weight_isa(const DirectConvShape& s) {
   const Isa isa = active_isa();
-  return isa == Isa::avx512 && s.out_w() % 16 != 0 && s.out_w() != 8 ? Isa::avx2 : isa;
+  if (isa != Isa::avx512) return isa;
+  // The weight gradient fills 16 lanes when rows are whole vectors, pair up (8 wide), or the
+  // flat walk over padded rows wastes fewer lanes than whole row vectors (conv_direct_simd.h).
+  const int ow = s.out_w(), whole_vectors = (ow + 15) / 16 * 16;
+  const bool fills = ow % 16 == 0 || ow == 8 || s.in_w + 2 * s.pad < whole_vectors;
+  return fills ? isa : Isa::avx2;
 }
 }  // namespace
 

@@ -59,14 +59,17 @@ struct PaddedImage {
   std::vector<float> buf;  // zeroed once; only the interior is rewritten per image
 };
 
+// tight: rows exactly w + 2·pw wide (the flat weight-gradient walk below), with slack after
+// the last plane for its over-read; otherwise wide enough for whole row vectors.
 template <class B>
-PaddedImage make_padded(const Geometry& g, int images = 1) {
+PaddedImage make_padded(const Geometry& g, int images = 1, bool tight = false) {
   PaddedImage p;
   p.rows = g.h + 2 * g.ph;
-  p.wrow = std::max(g.w + 2 * g.pw, row_vectors<B>(g.ow()) * static_cast<int>(B::size) + g.kw - 1);
+  p.wrow = tight ? g.w + 2 * g.pw
+                 : std::max(g.w + 2 * g.pw, row_vectors<B>(g.ow()) * static_cast<int>(B::size) + g.kw - 1);
   p.ph = g.ph, p.pw = g.pw, p.h = g.h, p.w = g.w, p.channels = g.cin * images;
   p.plane = static_cast<long>(p.rows) * p.wrow;
-  p.buf.assign(static_cast<std::size_t>(p.channels * p.plane + B::size), 0.0f);
+  p.buf.assign(static_cast<std::size_t>(p.channels * p.plane + 2 * B::size + g.kw), 0.0f);
   return p;
 }
 
@@ -394,8 +397,15 @@ void backward_weight_impl(const DirectConvShape& s, const float* input, const fl
   if (s.batch <= 0 || oh <= 0 || ow <= 0) return;
   const int nvec = row_vectors<B>(ow), taps = g.kh * g.kw;
   const bool pairs = V > 1 && 2 * ow == V;  // weight_pair_tile: compact grad rows
-  const long dy_row = pairs ? ow : static_cast<long>(nvec) * V;
-  const long dy_plane = pairs ? dy_row * (oh + oh % 2) : dy_row * oh;
+  // Flat walk: when whole row vectors waste more lanes than the padded input row does (24-wide
+  // rows: 2 × 16 lanes vs 28), grad rows are stored wrow apart with zeros in the wrow − ow extra
+  // columns, and every tap gradient is one dot product over the flat plane: the grad plane
+  // against the input planes shifted by ky·wrow + kx (the zeros cancel the columns that wrap).
+  const int tight_wrow = g.w + 2 * g.pw;
+  const bool flat = V > 1 && !pairs && tight_wrow < nvec * V;
+  const long dy_row = pairs ? ow : flat ? tight_wrow : static_cast<long>(nvec) * V;
+  const int flat_vectors = static_cast<int>((static_cast<long>(oh) * tight_wrow + V - 1) / V);
+  const long dy_plane = pairs ? dy_row * (oh + oh % 2) : flat ? static_cast<long>(flat_vectors) * V : dy_row * oh;
   const long in_image = static_cast<long>(g.cin) * g.h * g.w, out_plane = static_cast<long>(oh) * ow;
   const long weights = static_cast<long>(g.cout) * g.cin * taps;
   const long macs = out_plane * g.cout * g.cin * taps;
@@ -409,7 +419,7 @@ void backward_weight_impl(const DirectConvShape& s, const float* input, const fl
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
     const int n_begin = static_cast<int>(static_cast<long>(s.batch) * t / nt);
     const int n_end = static_cast<int>(static_cast<long>(s.batch) * (t + 1) / nt);
-    PaddedImage p = make_padded<B>(g, kChunk);
+    PaddedImage p = make_padded<B>(g, kChunk, flat);
     const long x_image = static_cast<long>(g.cin) * p.plane, dy_image = static_cast<long>(g.cout) * dy_plane;
     std::vector<float> dys(static_cast<std::size_t>(kChunk * dy_image), 0.0f);  // tails stay zero
     std::vector<B> vsum(static_cast<std::size_t>(weights), B(0.0f));
@@ -425,6 +435,14 @@ void backward_weight_impl(const DirectConvShape& s, const float* input, const fl
             float* dst = dys.data() + i * dy_image + o * dy_plane;
             std::copy(gy + o * out_plane, gy + (o + 1) * out_plane, dst);
             for (int y = 0; y < oh; y += 2) bias_sum[o] += B::load_unaligned(dst + y * dy_row);
+            continue;
+          }
+          if (flat) {  // rows wrow apart; the extra columns and the tail stay zero
+            float* dst = dys.data() + i * dy_image + o * dy_plane;
+            for (int y = 0; y < oh; ++y)
+              std::copy(gy + o * out_plane + static_cast<long>(y) * ow, gy + o * out_plane + static_cast<long>(y + 1) * ow,
+                        dst + y * dy_row);
+            for (int v = 0; v < flat_vectors; ++v) bias_sum[o] += B::load_unaligned(dst + v * V);
             continue;
           }
           for (int y = 0; y < oh; ++y) {
@@ -444,8 +462,8 @@ void backward_weight_impl(const DirectConvShape& s, const float* input, const fl
             for (int kx0 = 0; kx0 < g.kw; kx0 += kMaxTapBlock) {
               const int kb = std::min(kMaxTapBlock, g.kw - kx0);
               pick_weight_tile<B>(cb, kb, pairs)(p.buf.data() + c * p.plane + static_cast<long>(ky) * p.wrow + kx0, p.wrow,
-                                          x_image, dys.data() + o0 * dy_plane, dy_plane, dy_row, dy_image, nb, oh,
-                                          nvec, vsum.data() + (static_cast<long>(o0) * g.cin + c) * taps + ky * g.kw + kx0,
+                                          x_image, dys.data() + o0 * dy_plane, dy_plane, dy_row, dy_image, nb,
+                                          flat ? 1 : oh, flat ? flat_vectors : nvec, vsum.data() + (static_cast<long>(o0) * g.cin + c) * taps + ky * g.kw + kx0,
                                           static_cast<long>(g.cin) * taps);
             }
           }
