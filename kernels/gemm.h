@@ -13,6 +13,12 @@ namespace sepnet::kernels {
 void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda,
            const float* b, int ldb, float beta, float* c, int ldc);
 
+// C[M×N] += Σ_{i < count} A_i·B_iᵀ, A_i = a + i·a_step (M×K, rows lda apart), B_i = b + i·b_step
+// (N×K, rows ldb apart): a sum of many small A·Bᵀ products (a weight gradient over a batch) in
+// one pass, each product's K contiguous. Runs on the calling thread; the sum order is fixed.
+void sgemm_abt_sum(int m, int n, int k, int count, const float* a, long lda, long a_step, const float* b,
+                   long ldb, long b_step, float* c, long ldc);
+
 void sgemm_reference(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,
                      int lda, const float* b, int ldb, float beta, float* c, int ldc);
 

@@ -17,4 +17,8 @@ void sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const f
            const float* b, int ldb, float beta, float* c, int ldc) {
   sgemm_entry(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+void sgemm_abt_sum(int m, int n, int k, int count, const float* a, long lda, long a_step, const float* b,
+                   long ldb, long b_step, float* c, long ldc) {
+  abt_sum_entry(m, n, k, count, a, lda, a_step, b, ldb, b_step, c, ldc);
+}
 }  // namespace sepnet::kernels::gemm_avx2

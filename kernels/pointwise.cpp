@@ -57,12 +57,9 @@ void small_k_backward_input(const PointwiseShape& s, const float* grad_out, cons
   }
 }
 
-// Σ a[i]·b[i], deterministic and vectorized (a serial float sum is add-latency bound).
-float dot(const float* __restrict a, const float* __restrict b, long n) {
-  LaneSum sum;
-  sum.add(n, [a, b](long i) { return a[i] * b[i]; });
-  return static_cast<float>(sum.total());
-}
+// Weight gradients with at most this many weights use sgemm_abt_sum (its per-thread partial is
+// Cout·Cin·lanes floats; the dot path's limit).
+constexpr long kFewWeights = 4096;
 
 }  // namespace
 
@@ -115,12 +112,13 @@ void pointwise_conv2d_backward_weight(const PointwiseShape& s, const float* inpu
   const long w_size = static_cast<long>(s.out_channels) * s.in_channels;
   // grad_W += go[n] (Cout × HW) · input[n]ᵀ (HW × Cin), summed over n in order.
   auto accumulate_images = [&](long first, long last, float* dst) {
-    if (s.in_channels <= kSmallInChannels) {  // Cout·Cin dot products over HW per image
-      for (long n = first; n < last; ++n)
-        for (int co = 0; co < s.out_channels; ++co)
-          for (int ci = 0; ci < s.in_channels; ++ci)
-            dst[static_cast<long>(co) * s.in_channels + ci] +=
-                dot(grad_output + n * out_plane + co * hw, input + n * in_plane + ci * hw, hw);
+    if (w_size <= kFewWeights) {
+      // Few weights: one pass over the slice, vector accumulators carried across images (one
+      // sgemm per image was all call and per-call reduction overhead: 6→16 @8×8, 64 images,
+      // 31 µs at 2 threads for a 12 µs forward).
+      sgemm_abt_sum(s.out_channels, s.in_channels, static_cast<int>(hw), static_cast<int>(last - first),
+                    grad_output + first * out_plane, hw, out_plane, input + first * in_plane, hw, in_plane, dst,
+                    s.in_channels);
       return;
     }
     for (long n = first; n < last; ++n)

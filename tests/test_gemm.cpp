@@ -181,6 +181,44 @@ TEST_CASE("sgemm is deterministic for a fixed thread count", "[gemm]") {
   }
 }
 
+TEST_CASE("sgemm_abt_sum equals the sum of reference A_i·B_iᵀ products", "[gemm]") {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  // (m, n, k, count): the pointwise weight-gradient shapes, K tails, single rows, K long enough
+  // to be chunked.
+  const int shapes[][4] = {{16, 6, 64, 64}, {6, 1, 576, 5}, {1, 1, 1, 3},   {5, 7, 17, 4},
+                           {13, 9, 33, 2},  {4, 4, 16, 1},  {3, 70, 200, 3}, {2, 3, 70000, 2}};
+  for (const auto& sh : shapes) {
+    const int m = sh[0], n = sh[1], k = sh[2], count = sh[3];
+    const long lda = k + 3, ldb = k + 1, a_step = m * lda + 5, b_step = n * ldb + 2, ldc = n + 2;
+    std::vector<float> a(static_cast<size_t>(count * a_step)), b(static_cast<size_t>(count * b_step));
+    for (auto& x : a) x = dist(rng);
+    for (auto& x : b) x = dist(rng);
+    std::vector<float> c0(static_cast<size_t>(m * ldc) + kGuard, kSentinel);
+    for (int i = 0; i < m; ++i)
+      for (int j = 0; j < n; ++j) c0[static_cast<size_t>(i * ldc + j)] = dist(rng);
+    std::vector<float> want = c0;
+    double scale = 0.0;
+    for (int t = 0; t < count; ++t)
+      sgemm_reference(false, true, m, n, k, 1.0f, a.data() + t * a_step, static_cast<int>(lda),
+                      b.data() + t * b_step, static_cast<int>(ldb), 1.0f, want.data(), static_cast<int>(ldc));
+    scale = static_cast<double>(k) * count;
+    for (Isa isa : supported_isas()) {
+      ScopedIsa scoped(isa);
+      std::vector<float> got = c0;
+      sgemm_abt_sum(m, n, k, count, a.data(), lda, a_step, b.data(), ldb, b_step, got.data(), ldc);
+      INFO("m=" << m << " n=" << n << " k=" << k << " count=" << count << " isa=" << isa_name(isa));
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+          const size_t at = static_cast<size_t>(i * ldc + j);
+          CHECK(std::abs(got[at] - want[at]) <= 1e-5 * scale + 1e-5);
+        }
+      for (size_t at = 0; at < got.size(); ++at)  // ldc padding and the guard untouched
+        if (at >= static_cast<size_t>(m * ldc) || static_cast<long>(at % ldc) >= n) CHECK(got[at] == kSentinel);
+    }
+  }
+}
+
 // The AVX-512 build uses a 6×64 register block (4 vectors of 16 floats), a different loop
 // order (B micro-panels stream from L2) and 4×4 dot blocks. This CPU may lack AVX-512, so the
 // same driver is also instantiated here over a plain 16-float vector with the AVX-512
