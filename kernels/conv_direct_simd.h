@@ -85,6 +85,20 @@ inline void fill_padded(const float* planes, PaddedImage& p) {
 
 // ---- forward ----------------------------------------------------------------------------
 
+// The first `lanes` lanes of r to dst (= or +=); a partial vector goes through a buffer.
+template <class B>
+void store_output(B r, float* dst, int lanes, bool accumulate) {
+  constexpr int V = static_cast<int>(B::size);
+  if (lanes == V) {
+    if (accumulate) r += B::load_unaligned(dst);
+    r.store_unaligned(dst);
+    return;
+  }
+  alignas(64) float tmp[V];
+  r.store_unaligned(tmp);
+  for (int i = 0; i < lanes; ++i) dst[i] = accumulate ? dst[i] + tmp[i] : tmp[i];
+}
+
 template <class B, int NV, int CB, int RT>
 void forward_strip(const Geometry& g, const PaddedImage& p, const float* wpack, int oy, int x0, int co0,
                    const float* bias, bool accumulate, float* out) {
@@ -125,18 +139,7 @@ void forward_strip(const Geometry& g, const PaddedImage& p, const float* wpack, 
     const B b(bias ? bias[co0 + cb] : 0.0f);
     for (int r = 0; r < RT && oy + r < oh; ++r) {
       float* dst = out + (co0 + cb) * out_plane + static_cast<long>(oy + r) * ow + x0;
-      for (int v = 0; v < NV; ++v) {
-        const int lanes = std::min(V, ow - x0 - v * V);
-        B res = acc[cb][r][v] + b;
-        if (lanes == V) {
-          if (accumulate) res += B::load_unaligned(dst + v * V);
-          res.store_unaligned(dst + v * V);
-        } else {
-          alignas(64) float tmp[V];
-          res.store_unaligned(tmp);
-          for (int i = 0; i < lanes; ++i) dst[v * V + i] = accumulate ? dst[v * V + i] + tmp[i] : tmp[i];
-        }
-      }
+      for (int v = 0; v < NV; ++v) store_output(acc[cb][r][v] + b, dst + v * V, std::min(V, ow - x0 - v * V), accumulate);
     }
   }
 }
@@ -178,15 +181,7 @@ void forward_pair_strip(const Geometry& g, const PaddedImage& p, const float* wp
     const B b(bias ? bias[co0 + cb] : 0.0f);
     for (int q = 0; q < NP; ++q) {
       float* dst = out + (co0 + cb) * out_plane + static_cast<long>(oy + 2 * q) * g.ow();
-      B r = acc[cb][q] + b;
-      if (second[q] != 0) {
-        if (accumulate) r += B::load_unaligned(dst);
-        r.store_unaligned(dst);
-      } else {
-        alignas(64) float tmp[V];
-        r.store_unaligned(tmp);
-        for (int i = 0; i < V / 2; ++i) dst[i] = accumulate ? dst[i] + tmp[i] : tmp[i];
-      }
+      store_output(acc[cb][q] + b, dst, second[q] != 0 ? V : V / 2, accumulate);
     }
   }
 }
@@ -430,29 +425,15 @@ void backward_weight_impl(const DirectConvShape& s, const float* input, const fl
       fill_padded(input + n0 * in_image, p);
       for (int i = 0; i < nb; ++i) {
         const float* gy = grad_output + (n0 + i) * out_plane * g.cout;
+        // Rows dy_row apart; padding columns, tails and an odd pair's extra row stay zero.
         for (int o = 0; o < g.cout; ++o) {
-          if (pairs) {  // whole plane at once; the zero row after an odd last row stays zero
-            float* dst = dys.data() + i * dy_image + o * dy_plane;
-            std::copy(gy + o * out_plane, gy + (o + 1) * out_plane, dst);
-            for (int y = 0; y < oh; y += 2) bias_sum[o] += B::load_unaligned(dst + y * dy_row);
-            continue;
-          }
-          if (flat) {  // rows wrow apart; the extra columns and the tail stay zero
-            float* dst = dys.data() + i * dy_image + o * dy_plane;
-            for (int y = 0; y < oh; ++y)
-              std::copy(gy + o * out_plane + static_cast<long>(y) * ow, gy + o * out_plane + static_cast<long>(y + 1) * ow,
-                        dst + y * dy_row);
-            for (int v = 0; v < flat_vectors; ++v) bias_sum[o] += B::load_unaligned(dst + v * V);
-            continue;
-          }
-          for (int y = 0; y < oh; ++y) {
-            const float* src = gy + o * out_plane + static_cast<long>(y) * ow;
-            float* dst = dys.data() + i * dy_image + o * dy_plane + y * dy_row;
-            for (int x = 0; x < ow; ++x) dst[x] = src[x];
-            // Bias gradient in vector lanes (zero tails add nothing): a scalar running sum
-            // is one dependent add per element and was the bottleneck of 1×1 layers.
-            for (int v = 0; v < nvec; ++v) bias_sum[o] += B::load_unaligned(dst + v * V);
-          }
+          float* dst = dys.data() + i * dy_image + o * dy_plane;
+          for (int y = 0; y < oh; ++y)
+            std::copy(gy + o * out_plane + static_cast<long>(y) * ow,
+                      gy + o * out_plane + static_cast<long>(y + 1) * ow, dst + y * dy_row);
+          // Bias gradient in vector lanes (the zeros add nothing): a scalar running sum is one
+          // dependent add per element and was the bottleneck of 1×1 layers.
+          for (long v = 0; v < dy_plane; v += V) bias_sum[o] += B::load_unaligned(dst + v);
         }
       }
       for (int c = 0; c < g.cin; ++c)

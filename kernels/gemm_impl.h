@@ -514,45 +514,53 @@ inline void dot_pass(const float* a, long lda, const float* b, long ldb, int m, 
   }
 }
 
-inline void gemm_dot(const GemmArgs& g, const Blocking& bl, int m0, int m1, int n0, int n1) {
-  ThreadBuffers& buf = thread_buffers();
-  const int m = m1 - m0, n = n1 - n0;
-  const long ld = static_cast<long>(n) * kLanes;
-  float* partial = buf.b.get(static_cast<long>(m) * ld);
-  const int full_vectors = g.k / kLanes, tail = g.k - full_vectors * kLanes;
-  // Chunk of K whose A and B rows take about half of L2.
-  const long chunk_bytes = cache_sizes().l2 / 2;
-  const int chunk_vectors = static_cast<int>(
-      std::max<long>(1, chunk_bytes / (static_cast<long>(m + n) * kLanes * sizeof(float))));
-  bool first = true;
+// Adds A·Bᵀ (m×n over k; rows lda / ldb apart) to the per-output lane partials (set instead
+// when `first`, which is then cleared). K is processed in chunks whose A and B rows take about
+// half of L2; the K tail (< one vector) goes through zero-padded copies (no reads past a row).
+inline void dot_accumulate(const float* a, long lda, const float* b, long ldb, int m, int n, int k,
+                           float* partial, bool& first) {
+  const int full_vectors = k / kLanes, tail = k - full_vectors * kLanes;
+  const int chunk_vectors = static_cast<int>(std::max<long>(
+      1, cache_sizes().l2 / 2 / (static_cast<long>(m + n) * kLanes * sizeof(float))));
   for (int v0 = 0; v0 < full_vectors; v0 += chunk_vectors) {
-    const int vectors = std::min(chunk_vectors, full_vectors - v0);
     const long p0 = static_cast<long>(v0) * kLanes;
-    dot_pass(g.a + m0 * g.lda + p0, g.lda, g.b + n0 * g.ldb + p0, g.ldb, m, n, vectors, partial,
-             first);
+    dot_pass(a + p0, lda, b + p0, ldb, m, n, std::min(chunk_vectors, full_vectors - v0), partial, first);
     first = false;
   }
   if (tail > 0) {
-    // Zero-padded copies of the last partial vector of every row (no reads past the rows).
-    float* tails = buf.a.get(static_cast<long>(m + n) * kLanes);
+    float* tails = thread_buffers().a.get(static_cast<long>(m + n) * kLanes);
     const long p0 = static_cast<long>(full_vectors) * kLanes;
     for (int r = 0; r < m + n; ++r) {
-      const float* src = r < m ? g.a + (m0 + r) * g.lda + p0 : g.b + (n0 + r - m) * g.ldb + p0;
+      const float* src = r < m ? a + r * lda + p0 : b + (r - m) * ldb + p0;
       float* dst = tails + static_cast<long>(r) * kLanes;
       for (int t = 0; t < kLanes; ++t) dst[t] = t < tail ? src[t] : 0.0f;
     }
     dot_pass(tails, kLanes, tails + static_cast<long>(m) * kLanes, kLanes, m, n, 1, partial, first);
+    first = false;
   }
+}
+
+// C = alpha · (lane sums of the partials) + beta · C (beta = 0: C is not read).
+inline void dot_reduce(const float* partial, int m, int n, float alpha, float beta, float* c, long ldc) {
+  const long ld = static_cast<long>(n) * kLanes;
   for (int i = 0; i < m; ++i) {
-    float* crow = g.c + static_cast<long>(m0 + i) * g.ldc + n0;
+    float* crow = c + i * ldc;
     const float* prow = partial + i * ld;
     for (int j = 0; j < n; ++j) {
       const float* lanes = prow + static_cast<long>(j) * kLanes;
       float sum = 0.0f;
       for (int t = 0; t < kLanes; ++t) sum += lanes[t];
-      crow[j] = g.beta == 0.0f ? g.alpha * sum : g.alpha * sum + g.beta * crow[j];
+      crow[j] = beta == 0.0f ? alpha * sum : alpha * sum + beta * crow[j];
     }
   }
+}
+
+inline void gemm_dot(const GemmArgs& g, const Blocking&, int m0, int m1, int n0, int n1) {
+  const int m = m1 - m0, n = n1 - n0;
+  float* partial = thread_buffers().b.get(static_cast<long>(m) * n * kLanes);
+  bool first = true;
+  dot_accumulate(g.a + m0 * g.lda, g.lda, g.b + n0 * g.ldb, g.ldb, m, n, g.k, partial, first);
+  dot_reduce(partial, m, n, g.alpha, g.beta, g.c + static_cast<long>(m0) * g.ldc + n0, g.ldc);
 }
 
 // C += Σ_{i < count} A_i·B_iᵀ (A_i = a + i·a_step, m×k rows lda apart; B_i likewise n×k), on
@@ -562,41 +570,11 @@ inline void gemm_dot(const GemmArgs& g, const Blocking& bl, int m0, int m1, int 
 inline void abt_sum_entry(int m, int n, int k, int count, const float* a, long lda, long a_step,
                           const float* b, long ldb, long b_step, float* c, long ldc) {
   if (m <= 0 || n <= 0 || k <= 0 || count <= 0) return;
-  ThreadBuffers& buf = thread_buffers();
-  const long ld = static_cast<long>(n) * kLanes;
-  float* partial = buf.b.get(static_cast<long>(m) * ld);
-  const int full_vectors = k / kLanes, tail = k - full_vectors * kLanes;
-  float* tails = tail > 0 ? buf.a.get(static_cast<long>(m + n) * kLanes) : nullptr;
-  // K chunk whose A and B rows take about half of L2 (as in gemm_dot).
-  const int chunk_vectors = static_cast<int>(std::max<long>(
-      1, cache_sizes().l2 / 2 / (static_cast<long>(m + n) * kLanes * sizeof(float))));
+  float* partial = thread_buffers().b.get(static_cast<long>(m) * n * kLanes);
   bool first = true;
-  for (int i = 0; i < count; ++i) {
-    const float* ai = a + i * a_step;
-    const float* bi = b + i * b_step;
-    for (int v0 = 0; v0 < full_vectors; v0 += chunk_vectors) {
-      const long p0 = static_cast<long>(v0) * kLanes;
-      dot_pass(ai + p0, lda, bi + p0, ldb, m, n, std::min(chunk_vectors, full_vectors - v0), partial, first);
-      first = false;
-    }
-    if (tail > 0) {  // zero-padded copies of each row's last partial vector
-      const long p0 = static_cast<long>(full_vectors) * kLanes;
-      for (int r = 0; r < m + n; ++r) {
-        const float* src = r < m ? ai + r * lda + p0 : bi + (r - m) * ldb + p0;
-        float* dst = tails + static_cast<long>(r) * kLanes;
-        for (int t = 0; t < kLanes; ++t) dst[t] = t < tail ? src[t] : 0.0f;
-      }
-      dot_pass(tails, kLanes, tails + static_cast<long>(m) * kLanes, kLanes, m, n, 1, partial, first);
-      first = false;
-    }
-  }
-  for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) {
-      const float* lanes = partial + i * ld + static_cast<long>(j) * kLanes;
-      float sum = 0.0f;
-      for (int t = 0; t < kLanes; ++t) sum += lanes[t];
-      c[i * ldc + j] += sum;
-    }
+  for (int i = 0; i < count; ++i)
+    dot_accumulate(a + i * a_step, lda, b + i * b_step, ldb, m, n, k, partial, first);
+  dot_reduce(partial, m, n, 1.0f, 1.0f, c, ldc);
 }
 
 inline const Blocking& blocking() {
