@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kernels/depthwise.h"
+#include "kernels/depthwise_nhwc.h"
 #include "kernels/machine_probe.h"
 
 #if defined(SEPNET_HAVE_XNNPACK) && __has_include(<pthreadpool.h>)
@@ -92,8 +93,14 @@ void set_counters(benchmark::State& state, const DepthwiseShape& s, int threads)
 // ---- sepnet -----------------------------------------------------------------------------
 
 enum class Pass { forward, backward_input, backward_weight };
+enum class Layout { nchw, nhwc };
 
-void bench_sepnet(benchmark::State& state, DepthwiseShape s, int threads, Pass pass) {
+void bench_sepnet(benchmark::State& state, DepthwiseShape s, int threads, Pass pass, Layout layout) {
+  namespace k = sepnet::kernels;
+  const bool nhwc = layout == Layout::nhwc;
+  auto forward = nhwc ? k::depthwise_conv2d_nhwc_forward : k::depthwise_conv2d_forward;
+  auto backward_input = nhwc ? k::depthwise_conv2d_nhwc_backward_input : k::depthwise_conv2d_backward_input;
+  auto backward_weight = nhwc ? k::depthwise_conv2d_nhwc_backward_weight : k::depthwise_conv2d_backward_weight;
   omp_set_num_threads(threads);
   const Sizes z = sizes_of(s);
   auto input = random_buffer(z.in, 1), weight = random_buffer(z.weights, 2),
@@ -103,18 +110,15 @@ void bench_sepnet(benchmark::State& state, DepthwiseShape s, int threads, Pass p
   for (auto _ : state) {
     switch (pass) {
       case Pass::forward:
-        sepnet::kernels::depthwise_conv2d_forward(s, input.data(), weight.data(), bias.data(),
-                                                  output.data(), false);
+        forward(s, input.data(), weight.data(), bias.data(), output.data(), false);
         benchmark::DoNotOptimize(output.data());
         break;
       case Pass::backward_input:
-        sepnet::kernels::depthwise_conv2d_backward_input(s, grad_out.data(), weight.data(),
-                                                         grad_in.data());
+        backward_input(s, grad_out.data(), weight.data(), grad_in.data());
         benchmark::DoNotOptimize(grad_in.data());
         break;
       case Pass::backward_weight:
-        sepnet::kernels::depthwise_conv2d_backward_weight(s, input.data(), grad_out.data(),
-                                                          grad_w.data(), grad_b.data());
+        backward_weight(s, input.data(), grad_out.data(), grad_w.data(), grad_b.data());
         benchmark::DoNotOptimize(grad_w.data());
         break;
     }
@@ -210,8 +214,16 @@ void register_all() {
       auto add = [&](const std::string& name, std::function<void(benchmark::State&)> fn) {
         benchmark::RegisterBenchmark(name.c_str(), fn)->UseRealTime()->Unit(benchmark::kMicrosecond);
       };
+      // "sepnet" = the layout sepnet's models run the shape in (MobileNet: NHWC, the MNIST
+      // networks: NCHW); the other layout is reported beside it as sepnet_nchw / sepnet_nhwc.
+      const bool mobilenet = std::string(c.family) == "mobilenet";
+      const Layout main = mobilenet ? Layout::nhwc : Layout::nchw;
+      const Layout other = mobilenet ? Layout::nchw : Layout::nhwc;
+      const std::string other_name = mobilenet ? "sepnet_nchw/" : "sepnet_nhwc/";
       add("dwconv/sepnet/" + tail,
-          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::forward); });
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::forward, main); });
+      add("dwconv/" + other_name + tail,
+          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::forward, other); });
 #ifdef SEPNET_HAVE_ONEDNN
       add("dwconv/onednn/" + tail, [=](benchmark::State& st) { bench_onednn(st, s, threads, false); });
       add("dwconv/onednn_nchw/" + tail,
@@ -220,10 +232,12 @@ void register_all() {
 #ifdef SEPNET_BENCH_XNNPACK
       add("dwconv/xnnpack/" + tail, [=](benchmark::State& st) { bench_xnnpack(st, s, threads); });
 #endif
-      add("dwconv_bwd_input/sepnet/" + tail,
-          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_input); });
-      add("dwconv_bwd_weight/sepnet/" + tail,
-          [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_weight); });
+      for (const auto& [layout, suffix] : {std::pair{main, std::string("sepnet/")}, std::pair{other, other_name}}) {
+        add("dwconv_bwd_input/" + suffix + tail,
+            [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_input, layout); });
+        add("dwconv_bwd_weight/" + suffix + tail,
+            [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_weight, layout); });
+      }
     }
   }
 }

@@ -1,0 +1,53 @@
+// Runtime dispatch of the channels-last depthwise kernels to the active ISA path.
+#include "kernels/depthwise_nhwc.h"
+
+#include "kernels/depthwise_nhwc_internal.h"
+#include "kernels/isa.h"
+
+namespace sepnet::kernels {
+
+void depthwise_weight_to_hwc(int channels, int taps, const float* weight_chw, float* weight_hwc) {
+  for (int c = 0; c < channels; ++c)
+    for (int t = 0; t < taps; ++t)
+      weight_hwc[static_cast<long>(t) * channels + c] = weight_chw[static_cast<long>(c) * taps + t];
+}
+void depthwise_weight_from_hwc(int channels, int taps, const float* weight_hwc, float* weight_chw) {
+  for (int c = 0; c < channels; ++c)
+    for (int t = 0; t < taps; ++t)
+      weight_chw[static_cast<long>(c) * taps + t] = weight_hwc[static_cast<long>(t) * channels + c];
+}
+
+void depthwise_conv2d_nhwc_forward(const DepthwiseShape& s, const float* input,
+                                   const float* weight, const float* bias, float* output,
+                                   bool fuse_relu) {
+  switch (active_isa()) {
+    case Isa::avx512: return dwn::avx512::forward(s, input, weight, bias, output, fuse_relu);
+    case Isa::avx2: return dwn::avx2::forward(s, input, weight, bias, output, fuse_relu);
+    case Isa::scalar: break;
+  }
+  dwn::scalar::forward(s, input, weight, bias, output, fuse_relu);
+}
+
+void depthwise_conv2d_nhwc_backward_input(const DepthwiseShape& s, const float* grad_output,
+                                          const float* weight, float* grad_input) {
+  switch (active_isa()) {
+    case Isa::avx512: return dwn::avx512::backward_input(s, grad_output, weight, grad_input);
+    case Isa::avx2: return dwn::avx2::backward_input(s, grad_output, weight, grad_input);
+    case Isa::scalar: break;
+  }
+  dwn::scalar::backward_input(s, grad_output, weight, grad_input);
+}
+
+void depthwise_conv2d_nhwc_backward_weight(const DepthwiseShape& s, const float* input,
+                                           const float* grad_output, float* grad_weight,
+                                           float* grad_bias) {
+  switch (active_isa()) {
+    case Isa::avx512:
+      return dwn::avx512::backward_weight(s, input, grad_output, grad_weight, grad_bias);
+    case Isa::avx2: return dwn::avx2::backward_weight(s, input, grad_output, grad_weight, grad_bias);
+    case Isa::scalar: break;
+  }
+  dwn::scalar::backward_weight(s, input, grad_output, grad_weight, grad_bias);
+}
+
+}  // namespace sepnet::kernels

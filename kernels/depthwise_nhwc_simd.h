@@ -1,0 +1,539 @@
+// Internal: the one SIMD body of the channels-last (NHWC) depthwise kernels, a template on the
+// vector type B (xsimd batch for AVX2 / AVX-512, scalar_simd::Lane for the scalar path).
+// Included only by the per-ISA translation units (anonymous namespace: no ODR mixing of ISAs).
+//
+// Design:
+//  * Vectors run along channels, which are contiguous: a tap of an output pixel is one vector
+//    load at a fixed offset, for any stride. Weights are repacked once per call to [tap][C]
+//    (padded to whole vectors) so a channel block's taps are plain vector loads too.
+//  * Interior pixels (every tap's column inside the image) go through register tiles of T
+//    output pixels × one channel block with compile-time kernel width and stride: each loaded
+//    input vector feeds every accumulator that uses it, and rows above / below the image are
+//    skipped by a per-row tap range. Border and leftover pixels take a checked per-pixel path
+//    that keeps 4 channel blocks in flight instead (independent accumulators either way).
+//  * A channel count that is not a multiple of the vector width ends in one masked block
+//    (masked loads never touch memory past the block; stores of the block go through a stack
+//    temporary, since masked stores are microcoded on AMD).
+//  * Input gradient: the same tiles gathered over input pixels (stride 2: the taps that land
+//    on an input column are fixed by its phase, resolved at compile time inside a tile).
+//  * Weight gradient: KH·KW vector accumulators per channel block walk a row of output pixels;
+//    rows are split among threads, each with its own partial sums, added in thread order
+//    (deterministic for a fixed thread count).
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "kernels/depthwise_nhwc.h"
+#include "kernels/parallel.h"
+#include "kernels/simd_lane_ops.h"
+
+namespace sepnet::kernels::dwn {
+namespace {
+
+template <class B>
+using MaskOf = typename LaneOps<B>::Mask;
+
+struct Geom {
+  int batch, c, h, w, kh, kw, s, p, oh, ow;
+  long cp;  // channels rounded up to whole vectors (rows of the weight-gradient partials)
+  long in_row() const { return static_cast<long>(w) * c; }
+  long out_row() const { return static_cast<long>(ow) * c; }
+};
+
+template <class B>
+Geom geometry(const DepthwiseShape& s) {
+  constexpr long V = static_cast<long>(B::size);
+  return {s.batch, s.channels, s.in_h,   s.in_w,   s.kernel_h,       s.kernel_w,
+          s.stride, s.pad,     s.out_h(), s.out_w(), (s.channels + V - 1) / V * V};
+}
+
+// Weights [KH·KW][C] (channels-last, TensorFlow's depthwise filter order) and bias [C] or null.
+struct Weights {
+  const float* w;
+  const float* b;
+};
+
+template <class B, bool Tail>
+inline B load_c(const float* p, MaskOf<B> m) {
+  if constexpr (Tail) return LaneOps<B>::load(p, m);
+  else return B::load_unaligned(p);
+}
+template <class B, bool Tail>
+inline void store_c(B v, float* p, int lanes) {
+  if constexpr (Tail) {
+    alignas(64) float t[B::size];
+    v.store_unaligned(t);
+    std::memcpy(p, t, sizeof(float) * lanes);
+  } else {
+    v.store_unaligned(p);
+  }
+}
+template <class B, bool Tail>
+inline void add_store_c(B v, float* p, MaskOf<B> m, int lanes) {
+  store_c<B, Tail>(load_c<B, Tail>(p, m) + v, p, lanes);
+}
+
+template <class B>
+constexpr int tile_pixels() {
+  return B::size >= 16 ? 8 : 4;
+}
+
+inline int threads_for_rows(long rows, long work) {
+  return static_cast<int>(std::min<long>(threads_for(work, 1L << 15), std::max<long>(rows, 1)));
+}
+
+// Channel blocks of one pixel: full blocks 4 at a time, then single ones, then the masked
+// tail. body<U, Tail>(c, mask, lanes) handles U blocks starting at channel c.
+template <class B, class F>
+inline void for_channel_blocks(long channels, F&& body) {
+  constexpr long V = static_cast<long>(B::size);
+  long c = 0;
+  for (; c + 4 * V <= channels; c += 4 * V) body.template operator()<4, false>(c, MaskOf<B>{}, 0);
+  for (; c + V <= channels; c += V) body.template operator()<1, false>(c, MaskOf<B>{}, 0);
+  if (c < channels) {
+    const int lanes = static_cast<int>(channels - c);
+    body.template operator()<1, true>(c, LaneOps<B>::mask(0, lanes), lanes);
+  }
+}
+
+// ---- forward ------------------------------------------------------------------------------
+
+// One output pixel (any position: taps outside the image are skipped), all channels.
+template <class B>
+void forward_pixel(const Geom& g, const float* in_img, const Weights& pk, int oy, int ox,
+                   bool relu, float* out_px) {
+  constexpr long V = static_cast<long>(B::size);
+  const int y0 = oy * g.s - g.p, x0 = ox * g.s - g.p;
+  const int ki_lo = std::max(0, -y0), ki_hi = std::min(g.kh, g.h - y0);
+  const int kj_lo = std::max(0, -x0), kj_hi = std::min(g.kw, g.w - x0);
+  for_channel_blocks<B>(g.c, [&]<int U, bool Tail>(long c, MaskOf<B> m, int lanes) {
+    B acc[U];
+    for (int u = 0; u < U; ++u) acc[u] = pk.b ? load_c<B, Tail>(pk.b + c + u * V, m) : B(0.0f);
+    for (int ki = ki_lo; ki < ki_hi; ++ki)
+      for (int kj = kj_lo; kj < kj_hi; ++kj) {
+        const float* px = in_img + (static_cast<long>(y0 + ki) * g.w + x0 + kj) * g.c + c;
+        const float* wt = pk.w + static_cast<long>(ki * g.kw + kj) * g.c + c;
+        for (int u = 0; u < U; ++u)
+          acc[u] = fma(load_c<B, Tail>(px + u * V, m), load_c<B, Tail>(wt + u * V, m), acc[u]);
+      }
+    for (int u = 0; u < U; ++u) {
+      if (relu) acc[u] = max(acc[u], B(0.0f));
+      store_c<B, Tail>(acc[u], out_px + c + u * V, lanes);
+    }
+  });
+}
+
+// T output pixels of one row, one channel block. `row0` points at input row y0 (possibly
+// outside the image, never dereferenced then), column ox0·S − pad, channel c; kernel rows
+// outside [ki_lo, ki_hi) are skipped. Checked: bit x of `cols` says whether column x of the
+// tile's input span lies inside the image; border tiles load column x with mask cm[x], empty
+// outside the image (a masked load reads zeros and touches no memory: no branches).
+template <class B, int KH, int KW, int S, int T, bool Tail, bool Checked>
+inline void forward_tile(const float* row0, long row_step, long cstep, int ki_lo, int ki_hi,
+                         const MaskOf<B>* cm, const B* wv, B bias, bool relu, MaskOf<B> m,
+                         int lanes, float* out, long out_step) {
+  constexpr int span = (T - 1) * S + KW;
+  B acc[T];
+#pragma GCC unroll 16
+  for (int j = 0; j < T; ++j) acc[j] = bias;
+#pragma GCC unroll 8
+  for (int ki = 0; ki < KH; ++ki) {
+    if (ki < ki_lo || ki >= ki_hi) continue;
+    const float* r = row0 + ki * row_step;
+    B in[span];
+#pragma GCC unroll 32
+    for (int x = 0; x < span; ++x) {
+      if constexpr (Checked) in[x] = LaneOps<B>::load(r + x * cstep, cm[x]);
+      else in[x] = load_c<B, Tail>(r + x * cstep, m);
+    }
+#pragma GCC unroll 8
+    for (int kj = 0; kj < KW; ++kj)
+#pragma GCC unroll 16
+      for (int j = 0; j < T; ++j) acc[j] = fma(in[j * S + kj], wv[ki * KW + kj], acc[j]);
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < T; ++j) {
+    if (relu) acc[j] = max(acc[j], B(0.0f));
+    store_c<B, Tail>(acc[j], out + j * out_step, lanes);
+  }
+}
+
+// Calls f.template operator()<N>() for the runtime n in [1, T].
+template <int T, class F>
+inline void with_count(int n, F&& f) {
+  [&]<int... I>(std::integer_sequence<int, I...>) {
+    ((n == I + 1 ? f.template operator()<I + 1>() : void()), ...);
+  }(std::make_integer_sequence<int, T>{});
+}
+
+// One output row in tiles of T pixels (the last one shorter), every pixel through a register
+// tile; tiles whose input span crosses the left / right border run the checked variant.
+// Channel blocks are the INNER loop: with power-of-two channel counts one block's pixels are
+// C·4 bytes apart and fall into a handful of L1 sets (C = 256: 4 of 64), so walking a whole
+// row per block thrashed L1 (28×28×256: 56 µs, vs 34 µs with a tile's channel blocks back to
+// back, which then stream through memory).
+template <class B, int KH, int KW, int S>
+void forward_row(const Geom& g, const float* in_img, const Weights& pk, int y0, bool relu,
+                 float* out_row) {
+  constexpr long V = static_cast<long>(B::size);
+  constexpr int T = tile_pixels<B>();
+  const int ki_lo = std::max(0, -y0), ki_hi = std::min(KH, g.h - y0);
+  const long row_step = g.in_row();
+  // Pointer arithmetic in long from the image base: row y0 may lie above the image.
+  const float* base = in_img + static_cast<long>(y0) * row_step;
+  const long c_full = g.c / V * V;
+  const int tail = static_cast<int>(g.c - c_full);
+  const MaskOf<B> tail_mask = LaneOps<B>::mask(0, tail);
+  for (int ox = 0; ox < g.ow; ox += T) {
+    with_count<T>(std::min(T, g.ow - ox), [&]<int N>() {
+      constexpr int span = (N - 1) * S + KW;
+      const int x_first = ox * S - g.p;
+      unsigned cols = 0;
+      for (int x = 0; x < span; ++x)
+        if (x_first + x >= 0 && x_first + x < g.w) cols |= 1u << x;
+      const bool inside = cols == (span >= 32 ? ~0u : (1u << span) - 1u);
+      const float* in = base + static_cast<long>(x_first) * g.c;
+      float* out = out_row + static_cast<long>(ox) * g.c;
+      MaskOf<B> cm_full[span], cm_tail[span];
+      if (!inside) {
+        const MaskOf<B> full = LaneOps<B>::mask(0, V), none = LaneOps<B>::mask(0, 0);
+        for (int x = 0; x < span; ++x) {
+          cm_full[x] = (cols >> x) & 1u ? full : none;
+          cm_tail[x] = (cols >> x) & 1u ? tail_mask : none;
+        }
+      }
+      auto block = [&]<bool Tail>(long c, MaskOf<B> m, int lanes) {
+        B wv[KH * KW];
+        for (int t = 0; t < KH * KW; ++t) wv[t] = load_c<B, Tail>(pk.w + t * static_cast<long>(g.c) + c, m);
+        const B bias = pk.b ? load_c<B, Tail>(pk.b + c, m) : B(0.0f);
+        if (inside)
+          forward_tile<B, KH, KW, S, N, Tail, false>(in + c, row_step, g.c, ki_lo, ki_hi, nullptr,
+                                                     wv, bias, relu, m, lanes, out + c, g.c);
+        else
+          forward_tile<B, KH, KW, S, N, Tail, true>(in + c, row_step, g.c, ki_lo, ki_hi,
+                                                    Tail ? cm_tail : cm_full, wv, bias, relu, m,
+                                                    lanes, out + c, g.c);
+      };
+      for (long c = 0; c < c_full; c += V) block.template operator()<false>(c, MaskOf<B>{}, 0);
+      if (tail) block.template operator()<true>(c_full, tail_mask, tail);
+    });
+  }
+}
+
+using ForwardRowFn = void (*)(const Geom&, const float*, const Weights&, int, bool, float*);
+
+template <class B>
+ForwardRowFn forward_row_fn(const Geom& g) {
+  if (g.kh == 3 && g.kw == 3 && g.s == 1) return forward_row<B, 3, 3, 1>;
+  if (g.kh == 3 && g.kw == 3 && g.s == 2) return forward_row<B, 3, 3, 2>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 1) return forward_row<B, 5, 5, 1>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 2) return forward_row<B, 5, 5, 2>;
+  return nullptr;  // other kernels: every pixel through the checked per-pixel path
+}
+
+// Interior output columns: every tap column x = ox·S − pad + kj inside [0, W).
+inline void interior_columns(const Geom& g, int& ox_lo, int& ox_hi) {
+  ox_lo = std::min(g.ow, (g.p + g.s - 1) / g.s);
+  const int last = g.w - g.kw + g.p;  // largest ox·S allowed
+  ox_hi = last < 0 ? 0 : std::min(g.ow, last / g.s + 1);
+  if (ox_hi < ox_lo) ox_hi = ox_lo;
+}
+
+template <class B>
+void forward_impl(const DepthwiseShape& s, const float* input, const float* weight,
+                  const float* bias, float* output, bool relu) {
+  const Geom g = geometry<B>(s);
+  if (g.batch <= 0 || g.c <= 0 || g.oh <= 0 || g.ow <= 0) return;
+  const Weights pk{weight, bias};
+  const long rows = static_cast<long>(g.batch) * g.oh;
+  const long work = rows * g.out_row() * g.kh * g.kw;
+  const ForwardRowFn row_fn = forward_row_fn<B>(g);
+#pragma omp parallel for schedule(static) num_threads(threads_for_rows(rows, work))
+  for (long r = 0; r < rows; ++r) {
+    const long n = r / g.oh;
+    const int oy = static_cast<int>(r % g.oh);
+    const float* in_img = input + n * g.h * g.in_row();
+    float* out_row = output + r * g.out_row();
+    if (row_fn) {
+      row_fn(g, in_img, pk, oy * g.s - g.p, relu, out_row);
+      continue;
+    }
+    for (int ox = 0; ox < g.ow; ++ox)
+      forward_pixel<B>(g, in_img, pk, oy, ox, relu, out_row + static_cast<long>(ox) * g.c);
+  }
+}
+
+// ---- input gradient -------------------------------------------------------------------------
+
+// Output row of kernel row ki for input row y, or -1 if no output row reaches y through ki.
+inline int source_row(const Geom& g, int y, int ki) {
+  const int num = y + g.p - ki;
+  if (num < 0 || num % g.s != 0 || num / g.s >= g.oh) return -1;
+  return num / g.s;
+}
+
+// One input pixel (any position), all channels: grad_in += Σ grad_out · w over the taps
+// that reach it.
+template <class B>
+void backward_input_pixel(const Geom& g, const float* go_img, const Weights& pk, int y, int x,
+                          float* gin_px) {
+  constexpr long V = static_cast<long>(B::size);
+  for_channel_blocks<B>(g.c, [&]<int U, bool Tail>(long c, MaskOf<B> m, int lanes) {
+    B acc[U];
+    for (int u = 0; u < U; ++u) acc[u] = B(0.0f);
+    for (int ki = 0; ki < g.kh; ++ki) {
+      const int oy = source_row(g, y, ki);
+      if (oy < 0) continue;
+      for (int kj = 0; kj < g.kw; ++kj) {
+        const int nx = x + g.p - kj;
+        if (nx < 0 || nx % g.s != 0 || nx / g.s >= g.ow) continue;
+        const float* gp = go_img + (static_cast<long>(oy) * g.ow + nx / g.s) * g.c + c;
+        const float* wt = pk.w + static_cast<long>(ki * g.kw + kj) * g.c + c;
+        for (int u = 0; u < U; ++u)
+          acc[u] = fma(load_c<B, Tail>(gp + u * V, m), load_c<B, Tail>(wt + u * V, m), acc[u]);
+      }
+    }
+    for (int u = 0; u < U; ++u) add_store_c<B, Tail>(acc[u], gin_px + c + u * V, m, lanes);
+  });
+}
+
+// Offsets (j − kj) / S of the grad_output columns a tile of T input pixels reads, relative to
+// ox0 = (x0 + pad) / S, for the (j, kj) pairs whose difference is a multiple of S.
+template <int KW, int S>
+constexpr int bwd_lo_offset() { return -((KW - 1) / S); }
+template <int T, int S>
+constexpr int bwd_hi_offset() { return (T - 1) / S; }
+
+// T input pixels x0.. of row y, one channel block; x0 + pad is a multiple of S and every
+// grad_output column the tile reads is inside the row. `rows[ki]` = grad_output row (pointer at
+// column ox0, channel c) reached through kernel row ki, or null.
+template <class B, int KH, int KW, int S, int T, bool Tail>
+inline void backward_input_tile(const float* const* rows, long cstep, const B* wv, MaskOf<B> m,
+                                int lanes, float* gin) {
+  constexpr int lo = bwd_lo_offset<KW, S>(), span = bwd_hi_offset<T, S>() - lo + 1;
+  B acc[T];
+#pragma GCC unroll 16
+  for (int j = 0; j < T; ++j) acc[j] = B(0.0f);
+#pragma GCC unroll 8
+  for (int ki = 0; ki < KH; ++ki) {
+    if (!rows[ki]) continue;
+    B gv[span];
+#pragma GCC unroll 16
+    for (int o = 0; o < span; ++o) gv[o] = load_c<B, Tail>(rows[ki] + (o + lo) * cstep, m);
+#pragma GCC unroll 8
+    for (int kj = 0; kj < KW; ++kj)
+#pragma GCC unroll 16
+      for (int j = 0; j < T; ++j)
+        if ((j - kj) % S == 0) acc[j] = fma(gv[(j - kj) / S - lo], wv[ki * KW + kj], acc[j]);
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < T; ++j) add_store_c<B, Tail>(acc[j], gin + j * cstep, m, lanes);
+}
+
+// Tiles over input row y; returns [x_begin, x_end), the columns they covered.
+template <class B, int KH, int KW, int S>
+void backward_input_row_interior(const Geom& g, const float* go_img, const Weights& pk, int y,
+                                 float* gin_row, int& x_begin, int& x_end) {
+  constexpr long V = static_cast<long>(B::size);
+  constexpr int T = tile_pixels<B>(), H = T / 2;
+  static_assert(T % S == 0 && H % S == 0, "tiles must cover whole stride phases");
+  constexpr int lo = bwd_lo_offset<KW, S>();
+  const int ox0_first = std::max(-lo, (g.p + S - 1) / S);
+  x_begin = x_end = std::min(g.w, ox0_first * S - g.p);
+  // Tiles (x0, ox0) while x0 + n ≤ W and the last column read, ox0 + (n−1)/S, is < OW.
+  auto fits = [&](int x0, int n) { return x0 + n <= g.w && (x0 + g.p) / S + (n - 1) / S < g.ow; };
+  int full = 0;
+  while (fits(x_begin + full * T, T)) ++full;
+  const bool half = fits(x_begin + full * T, H);
+  x_end = x_begin + full * T + (half ? H : 0);
+  if (x_end == x_begin) return;
+  const float* row_of[KH];
+  for (int ki = 0; ki < KH; ++ki) {
+    const int oy = source_row(g, y, ki);
+    row_of[ki] = oy < 0 ? nullptr : go_img + static_cast<long>(oy) * g.out_row();
+  }
+  auto block = [&]<bool Tail>(long c, MaskOf<B> m, int lanes) {
+    B wv[KH * KW];
+    for (int t = 0; t < KH * KW; ++t) wv[t] = load_c<B, Tail>(pk.w + t * static_cast<long>(g.c) + c, m);
+    const float* rows[KH];
+    int x0 = x_begin;
+    auto tile_rows = [&](int at) {
+      const long col = static_cast<long>((at + g.p) / S) * g.c + c;
+      for (int ki = 0; ki < KH; ++ki) rows[ki] = row_of[ki] ? row_of[ki] + col : nullptr;
+    };
+    for (int i = 0; i < full; ++i, x0 += T) {
+      tile_rows(x0);
+      backward_input_tile<B, KH, KW, S, T, Tail>(rows, g.c, wv, m, lanes,
+                                                 gin_row + static_cast<long>(x0) * g.c + c);
+    }
+    if (half) {
+      tile_rows(x0);
+      backward_input_tile<B, KH, KW, S, H, Tail>(rows, g.c, wv, m, lanes,
+                                                 gin_row + static_cast<long>(x0) * g.c + c);
+    }
+  };
+  long c = 0;
+  for (; c + V <= g.c; c += V) block.template operator()<false>(c, MaskOf<B>{}, 0);
+  if (c < g.c) {
+    const int lanes = static_cast<int>(g.c - c);
+    block.template operator()<true>(c, LaneOps<B>::mask(0, lanes), lanes);
+  }
+}
+
+using BackwardInputRowFn = void (*)(const Geom&, const float*, const Weights&, int, float*, int&, int&);
+
+template <class B>
+BackwardInputRowFn backward_input_row_fn(const Geom& g) {
+  if (g.kh == 3 && g.kw == 3 && g.s == 1) return backward_input_row_interior<B, 3, 3, 1>;
+  if (g.kh == 3 && g.kw == 3 && g.s == 2) return backward_input_row_interior<B, 3, 3, 2>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 1) return backward_input_row_interior<B, 5, 5, 1>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 2) return backward_input_row_interior<B, 5, 5, 2>;
+  return nullptr;
+}
+
+template <class B>
+void backward_input_impl(const DepthwiseShape& s, const float* grad_output, const float* weight,
+                         float* grad_input) {
+  const Geom g = geometry<B>(s);
+  if (g.batch <= 0 || g.c <= 0 || g.oh <= 0 || g.ow <= 0) return;
+  const Weights pk{weight, nullptr};
+  const BackwardInputRowFn row_fn = backward_input_row_fn<B>(g);
+  const long rows = static_cast<long>(g.batch) * g.h;
+  const long work = static_cast<long>(g.batch) * g.oh * g.out_row() * g.kh * g.kw;
+#pragma omp parallel for schedule(static) num_threads(threads_for_rows(rows, work))
+  for (long r = 0; r < rows; ++r) {
+    const long n = r / g.h;
+    const int y = static_cast<int>(r % g.h);
+    const float* go_img = grad_output + n * g.oh * g.out_row();
+    float* gin_row = grad_input + r * g.in_row();
+    int x_begin = g.w, x_end = g.w;
+    if (row_fn) row_fn(g, go_img, pk, y, gin_row, x_begin, x_end);
+    for (int x = 0; x < g.w; ++x) {
+      if (x == x_begin) x = x_end;
+      if (x >= g.w) break;
+      backward_input_pixel<B>(g, go_img, pk, y, x, gin_row + static_cast<long>(x) * g.c);
+    }
+  }
+}
+
+// ---- weight gradient ------------------------------------------------------------------------
+
+// Partial sums of one thread: [KH·KW taps + bias][cp].
+// One output pixel (any position): acc[t][c] += input tap · grad_out, acc[bias][c] += grad_out.
+template <class B>
+void backward_weight_pixel(const Geom& g, const float* in_img, const float* go_px, int oy, int ox,
+                           float* acc) {
+  constexpr long V = static_cast<long>(B::size);
+  const int taps = g.kh * g.kw;
+  const int y0 = oy * g.s - g.p, x0 = ox * g.s - g.p;
+  const int ki_lo = std::max(0, -y0), ki_hi = std::min(g.kh, g.h - y0);
+  const int kj_lo = std::max(0, -x0), kj_hi = std::min(g.kw, g.w - x0);
+  for_channel_blocks<B>(g.c, [&]<int U, bool Tail>(long c, MaskOf<B> m, int) {
+    B gv[U];
+    for (int u = 0; u < U; ++u) {
+      gv[u] = load_c<B, Tail>(go_px + c + u * V, m);
+      float* a = acc + taps * g.cp + c + u * V;
+      (B::load_unaligned(a) + gv[u]).store_unaligned(a);
+    }
+    for (int ki = ki_lo; ki < ki_hi; ++ki)
+      for (int kj = kj_lo; kj < kj_hi; ++kj) {
+        const float* px = in_img + (static_cast<long>(y0 + ki) * g.w + x0 + kj) * g.c + c;
+        float* a = acc + (ki * g.kw + kj) * g.cp + c;
+        for (int u = 0; u < U; ++u)
+          fma(load_c<B, Tail>(px + u * V, m), gv[u], B::load_unaligned(a + u * V)).store_unaligned(a + u * V);
+      }
+  });
+}
+
+// Interior pixels [ox_lo, ox_hi) of output row oy, one channel block at a time, KH·KW + 1
+// accumulators in registers across the row.
+template <class B, int KH, int KW, int S>
+void backward_weight_row_interior(const Geom& g, const float* in_img, const float* go_row, int y0,
+                                  int ox_lo, int ox_hi, float* acc) {
+  constexpr long V = static_cast<long>(B::size);
+  constexpr int taps = KH * KW;
+  const int ki_lo = std::max(0, -y0), ki_hi = std::min(KH, g.h - y0);
+  const long row_step = g.in_row();
+  auto block = [&]<bool Tail>(long c, MaskOf<B> m) {
+    B a[taps + 1];
+#pragma GCC unroll 32
+    for (int t = 0; t <= taps; ++t) a[t] = B::load_unaligned(acc + t * g.cp + c);
+    const float* base = in_img + static_cast<long>(y0) * row_step + c;
+    for (int ox = ox_lo; ox < ox_hi; ++ox) {
+      const B gv = load_c<B, Tail>(go_row + static_cast<long>(ox) * g.c + c, m);
+      a[taps] += gv;
+      const float* px = base + static_cast<long>(ox * S - g.p) * g.c;
+#pragma GCC unroll 8
+      for (int ki = 0; ki < KH; ++ki) {
+        if (ki < ki_lo || ki >= ki_hi) continue;
+#pragma GCC unroll 8
+        for (int kj = 0; kj < KW; ++kj)
+          a[ki * KW + kj] = fma(load_c<B, Tail>(px + ki * row_step + kj * g.c, m), gv, a[ki * KW + kj]);
+      }
+    }
+#pragma GCC unroll 32
+    for (int t = 0; t <= taps; ++t) a[t].store_unaligned(acc + t * g.cp + c);
+  };
+  long c = 0;
+  for (; c + V <= g.c; c += V) block.template operator()<false>(c, MaskOf<B>{});
+  if (c < g.c) block.template operator()<true>(c, LaneOps<B>::mask(0, g.c - c));
+}
+
+using BackwardWeightRowFn = void (*)(const Geom&, const float*, const float*, int, int, int, float*);
+
+template <class B>
+BackwardWeightRowFn backward_weight_row_fn(const Geom& g) {
+  if (g.kh == 3 && g.kw == 3 && g.s == 1) return backward_weight_row_interior<B, 3, 3, 1>;
+  if (g.kh == 3 && g.kw == 3 && g.s == 2) return backward_weight_row_interior<B, 3, 3, 2>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 1) return backward_weight_row_interior<B, 5, 5, 1>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 2) return backward_weight_row_interior<B, 5, 5, 2>;
+  return nullptr;
+}
+
+template <class B>
+void backward_weight_impl(const DepthwiseShape& s, const float* input, const float* grad_output,
+                          float* grad_weight, float* grad_bias) {
+  const Geom g = geometry<B>(s);
+  if (g.batch <= 0 || g.c <= 0 || g.oh <= 0 || g.ow <= 0) return;
+  const int taps = g.kh * g.kw;
+  int ox_lo, ox_hi;
+  interior_columns(g, ox_lo, ox_hi);
+  const BackwardWeightRowFn row_fn = backward_weight_row_fn<B>(g);
+  const long rows = static_cast<long>(g.batch) * g.oh;
+  const int nt = threads_for_rows(rows, rows * g.out_row() * taps);
+  const long part = (taps + 1L) * g.cp;
+  std::vector<float> partial(nt * part, 0.0f);
+#pragma omp parallel num_threads(nt)
+  {
+    // Fixed contiguous row ranges per thread index: the sum below is deterministic.
+    const int t = omp_get_thread_num(), count = omp_get_num_threads();
+    float* acc = partial.data() + t * part;
+    for (long r = rows * t / count; r < rows * (t + 1) / count; ++r) {
+      const long n = r / g.oh;
+      const int oy = static_cast<int>(r % g.oh);
+      const float* in_img = input + n * g.h * g.in_row();
+      const float* go_row = grad_output + r * g.out_row();
+      int ox = 0;
+      if (row_fn) {
+        for (; ox < ox_lo; ++ox)
+          backward_weight_pixel<B>(g, in_img, go_row + static_cast<long>(ox) * g.c, oy, ox, acc);
+        row_fn(g, in_img, go_row, oy * g.s - g.p, ox_lo, ox_hi, acc);
+        ox = ox_hi;
+      }
+      for (; ox < g.ow; ++ox)
+        backward_weight_pixel<B>(g, in_img, go_row + static_cast<long>(ox) * g.c, oy, ox, acc);
+    }
+  }
+  for (int t = 0; t < nt; ++t) {
+    const float* acc = partial.data() + t * part;
+    for (int k = 0; k < taps; ++k)
+      for (int c = 0; c < g.c; ++c) grad_weight[static_cast<long>(k) * g.c + c] += acc[k * g.cp + c];
+    if (grad_bias)
+      for (int c = 0; c < g.c; ++c) grad_bias[c] += acc[taps * g.cp + c];
+  }
+}
+
+}  // namespace
+}  // namespace sepnet::kernels::dwn

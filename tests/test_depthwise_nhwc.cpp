@@ -1,0 +1,199 @@
+// Channels-last depthwise kernels vs their scalar references: every ISA path this CPU runs,
+// 1 and 2 threads, random shapes (channel counts around the 8- and 16-lane widths for masked
+// tails, odd sizes, kernel 1/3/5/7 and non-square, stride 1/2/3, pad 0/1/2), guard sentinels
+// around every output; the NHWC reference itself against the NCHW one on transposed data.
+#include <catch2/catch.hpp>
+#include <omp.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kernel_check.h"
+#include "kernels/depthwise.h"
+#include "kernels/depthwise_nhwc.h"
+#include "kernels/isa.h"
+
+using namespace sepnet::kernels;
+
+namespace {
+
+using namespace sepnet::testing;
+
+std::string describe(const DepthwiseShape& s) {
+  std::ostringstream o;
+  o << "N" << s.batch << " C" << s.channels << " " << s.in_h << "x" << s.in_w << " k" << s.kernel_h
+    << "x" << s.kernel_w << " s" << s.stride << " p" << s.pad << " isa=" << isa_name(active_isa())
+    << " threads=" << omp_get_max_threads();
+  return o.str();
+}
+
+void check_shape(const DepthwiseShape& s, std::mt19937& rng) {
+  const long in_n = static_cast<long>(s.batch) * s.channels * s.in_h * s.in_w;
+  const long out_n = static_cast<long>(s.batch) * s.channels * s.out_h() * s.out_w();
+  const long w_n = static_cast<long>(s.channels) * s.kernel_h * s.kernel_w;
+  const auto input = random_vector(rng, in_n), weight = random_vector(rng, w_n);
+  const auto bias = random_vector(rng, s.channels), grad_out = random_vector(rng, out_n);
+  const auto abs_in = absolute(input), abs_w = absolute(weight), abs_b = absolute(bias),
+             abs_go = absolute(grad_out);
+  const std::string name = describe(s);
+
+  for (int variant = 0; variant < 4; ++variant) {
+    const bool use_bias = variant & 1, relu = variant & 2;
+    std::vector<float> want(out_n), mag(out_n);
+    depthwise_conv2d_nhwc_forward_reference(s, input.data(), weight.data(),
+                                            use_bias ? bias.data() : nullptr, want.data(), relu);
+    depthwise_conv2d_nhwc_forward_reference(s, abs_in.data(), abs_w.data(),
+                                            use_bias ? abs_b.data() : nullptr, mag.data(), false);
+    Guarded out(out_n);
+    std::fill(out.data(), out.data() + out_n, std::nanf(""));  // forward must overwrite
+    depthwise_conv2d_nhwc_forward(s, input.data(), weight.data(), use_bias ? bias.data() : nullptr,
+                                  out.data(), relu);
+    INFO(name << " forward bias=" << use_bias << " relu=" << relu);
+    CHECK(out.guards_intact());
+    check_close(out.data(), want, mag, "forward");
+  }
+  {
+    const auto initial = random_vector(rng, in_n);
+    std::vector<float> want = initial, mag = absolute(initial);
+    depthwise_conv2d_nhwc_backward_input_reference(s, grad_out.data(), weight.data(), want.data());
+    depthwise_conv2d_nhwc_backward_input_reference(s, abs_go.data(), abs_w.data(), mag.data());
+    Guarded got(in_n);
+    std::memcpy(got.data(), initial.data(), sizeof(float) * in_n);
+    depthwise_conv2d_nhwc_backward_input(s, grad_out.data(), weight.data(), got.data());
+    INFO(name << " backward_input");
+    CHECK(got.guards_intact());
+    check_close(got.data(), want, mag, "backward_input");
+  }
+  for (int with_bias = 0; with_bias < 2; ++with_bias) {
+    const auto init_w = random_vector(rng, w_n), init_b = random_vector(rng, s.channels);
+    std::vector<float> want_w = init_w, want_b = init_b, mag_w = absolute(init_w),
+                       mag_b = absolute(init_b);
+    depthwise_conv2d_nhwc_backward_weight_reference(s, input.data(), grad_out.data(),
+                                                    want_w.data(), with_bias ? want_b.data() : nullptr);
+    depthwise_conv2d_nhwc_backward_weight_reference(s, abs_in.data(), abs_go.data(), mag_w.data(),
+                                                    with_bias ? mag_b.data() : nullptr);
+    Guarded got_w(w_n), got_b(s.channels);
+    std::memcpy(got_w.data(), init_w.data(), sizeof(float) * w_n);
+    std::memcpy(got_b.data(), init_b.data(), sizeof(float) * s.channels);
+    depthwise_conv2d_nhwc_backward_weight(s, input.data(), grad_out.data(), got_w.data(),
+                                          with_bias ? got_b.data() : nullptr);
+    INFO(name << " backward_weight bias=" << with_bias);
+    CHECK(got_w.guards_intact());
+    CHECK(got_b.guards_intact());
+    check_close(got_w.data(), want_w, mag_w, "grad_weight");
+    if (with_bias)
+      check_close(got_b.data(), want_b, mag_b, "grad_bias");
+    else
+      CHECK(std::memcmp(got_b.data(), init_b.data(), sizeof(float) * s.channels) == 0);
+  }
+}
+
+DepthwiseShape random_shape(std::mt19937& rng) {
+  static const int sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 23, 31};
+  static const int channels[] = {1, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33, 48, 65, 70};
+  static const int kernels[] = {1, 3, 3, 3, 5, 5, 7};
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  for (;;) {
+    DepthwiseShape s{};
+    s.batch = 1 + pick(2);
+    s.channels = channels[pick(std::size(channels))];
+    s.in_h = sizes[pick(std::size(sizes))];
+    s.in_w = sizes[pick(std::size(sizes))];
+    s.kernel_h = kernels[pick(std::size(kernels))];
+    s.kernel_w = pick(5) == 0 ? kernels[pick(std::size(kernels))] : s.kernel_h;
+    s.stride = pick(6) == 0 ? 3 : 1 + pick(2);
+    s.pad = pick(3);
+    if (s.out_h() >= 1 && s.out_w() >= 1) return s;
+  }
+}
+
+// [N][C][H][W] <-> [N][H][W][C]
+std::vector<float> to_nhwc(const std::vector<float>& x, int n, int c, int hw) {
+  std::vector<float> y(x.size());
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < c; ++j)
+      for (int p = 0; p < hw; ++p) y[(static_cast<long>(i) * hw + p) * c + j] = x[(static_cast<long>(i) * c + j) * hw + p];
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("depthwise nhwc: random shapes match the reference on every ISA and thread count",
+          "[depthwise][nhwc]") {
+  for_each_isa_and_threads([] {
+    std::mt19937 rng(4321);
+    for (int i = 0; i < 60; ++i) check_shape(random_shape(rng), rng);
+  });
+}
+
+TEST_CASE("depthwise nhwc: MobileNet-like shapes (tiles, half tiles, masked channel tails)",
+          "[depthwise][nhwc]") {
+  const DepthwiseShape shapes[] = {
+      {1, 32, 20, 21, 3, 3, 1, 1}, {1, 40, 19, 18, 3, 3, 2, 1}, {2, 24, 7, 7, 3, 3, 1, 1},
+      {1, 72, 14, 14, 3, 3, 1, 1}, {1, 16, 9, 30, 3, 3, 2, 0},  {1, 20, 13, 11, 3, 3, 2, 2},
+      {2, 6, 12, 12, 5, 5, 1, 0},  {1, 33, 17, 22, 5, 5, 2, 2}, {1, 8, 6, 40, 5, 5, 1, 2},
+  };
+  for_each_isa_and_threads([&] {
+    std::mt19937 rng(77);
+    for (const auto& s : shapes) check_shape(s, rng);
+  });
+}
+
+TEST_CASE("depthwise nhwc: the reference equals the NCHW reference on transposed data",
+          "[depthwise][nhwc]") {
+  std::mt19937 rng(5);
+  const DepthwiseShape s{2, 5, 9, 11, 3, 3, 2, 1};
+  const int hw = s.in_h * s.in_w, ohw = s.out_h() * s.out_w();
+  const long in_n = 2L * 5 * hw, out_n = 2L * 5 * ohw;
+  const auto input = random_vector(rng, in_n), weight = random_vector(rng, 45),
+             bias = random_vector(rng, 5), grad_out = random_vector(rng, out_n);
+  std::vector<float> out_nchw(out_n), out_nhwc(out_n), gi_nchw(in_n, 0.0f), gi_nhwc(in_n, 0.0f),
+      gw_nchw(45, 0.0f), gw_nhwc(45, 0.0f), gb_nchw(5, 0.0f), gb_nhwc(5, 0.0f);
+  depthwise_conv2d_forward_reference(s, input.data(), weight.data(), bias.data(), out_nchw.data(), true);
+  std::vector<float> weight_hwc(45), back(45);
+  depthwise_weight_to_hwc(5, 9, weight.data(), weight_hwc.data());
+  depthwise_weight_from_hwc(5, 9, weight_hwc.data(), back.data());
+  CHECK(back == weight);
+  CHECK(weight_hwc[1] == weight[9]);  // tap 0 of channel 1
+  depthwise_conv2d_nhwc_forward_reference(s, to_nhwc(input, 2, 5, hw).data(), weight_hwc.data(),
+                                          bias.data(), out_nhwc.data(), true);
+  depthwise_conv2d_backward_input_reference(s, grad_out.data(), weight.data(), gi_nchw.data());
+  const auto go_nhwc = to_nhwc(grad_out, 2, 5, ohw);
+  depthwise_conv2d_nhwc_backward_input_reference(s, go_nhwc.data(), weight_hwc.data(), gi_nhwc.data());
+  depthwise_conv2d_backward_weight_reference(s, input.data(), grad_out.data(), gw_nchw.data(), gb_nchw.data());
+  depthwise_conv2d_nhwc_backward_weight_reference(s, to_nhwc(input, 2, 5, hw).data(), go_nhwc.data(),
+                                                  gw_nhwc.data(), gb_nhwc.data());
+  const auto want_out = to_nhwc(out_nchw, 2, 5, ohw), want_gi = to_nhwc(gi_nchw, 2, 5, hw);
+  for (long i = 0; i < out_n; ++i) CHECK(out_nhwc[i] == Approx(want_out[i]).margin(1e-6));
+  for (long i = 0; i < in_n; ++i) CHECK(gi_nhwc[i] == Approx(want_gi[i]).margin(1e-6));
+  std::vector<float> gw_back(45);
+  depthwise_weight_from_hwc(5, 9, gw_nhwc.data(), gw_back.data());
+  for (int i = 0; i < 45; ++i) CHECK(gw_back[i] == Approx(gw_nchw[i]).margin(1e-5));
+  for (int i = 0; i < 5; ++i) CHECK(gb_nhwc[i] == Approx(gb_nchw[i]).margin(1e-5));
+}
+
+TEST_CASE("depthwise nhwc: results are bit-identical across repeated runs", "[depthwise][nhwc]") {
+  const DepthwiseShape s{3, 21, 15, 17, 3, 3, 1, 1};
+  std::mt19937 rng(8);
+  const long in_n = 3L * 21 * 15 * 17, out_n = 3L * 21 * s.out_h() * s.out_w();
+  const auto input = random_vector(rng, in_n), grad_out = random_vector(rng, out_n),
+             weight = random_vector(rng, 21 * 9), bias = random_vector(rng, 21);
+  for_each_isa_and_threads([&] {
+    std::vector<float> first;
+    for (int rep = 0; rep < 2; ++rep) {
+      std::vector<float> out(out_n), gi(in_n, 0.5f), gw(189, 0.25f), gb(21, 0.125f);
+      depthwise_conv2d_nhwc_forward(s, input.data(), weight.data(), bias.data(), out.data(), true);
+      depthwise_conv2d_nhwc_backward_input(s, grad_out.data(), weight.data(), gi.data());
+      depthwise_conv2d_nhwc_backward_weight(s, input.data(), grad_out.data(), gw.data(), gb.data());
+      out.insert(out.end(), gi.begin(), gi.end());
+      out.insert(out.end(), gw.begin(), gw.end());
+      out.insert(out.end(), gb.begin(), gb.end());
+      if (rep == 0) first = out;
+      else CHECK(out == first);
+    }
+  });
+}
