@@ -16,6 +16,7 @@ void register_throughput(CLI::App& app) {
   struct Options {
     bench::ThroughputOptions run;
     std::string mode = "infer";
+    std::string layout = "nhwc";
     bool json = false;
     int threads = 0;
     std::string isa;
@@ -26,6 +27,8 @@ void register_throughput(CLI::App& app) {
       ->check(CLI::IsMember({"mobilenet", "cnn", "dw", "dwsep"}));
   cmd->add_option("--width", o->run.width, "MobileNet width multiplier α")->check(CLI::Range(0.01, 1.0));
   cmd->add_option("--resolution", o->run.resolution, "MobileNet resolution multiplier ρ")->check(CLI::Range(0.15, 2.0));
+  cmd->add_option("--layout", o->layout, "MobileNet activations after the stem: nhwc (channels-last, default) | nchw")
+      ->check(CLI::IsMember({"nhwc", "nchw"}));
   cmd->add_option("--batch", o->run.batch, "images per batch")->check(CLI::PositiveNumber);
   cmd->add_option("--mode", o->mode, "infer (eval, no graph) | train (forward, loss, backward, SGD step)")
       ->check(CLI::IsMember({"infer", "train"}));
@@ -36,6 +39,7 @@ void register_throughput(CLI::App& app) {
   cmd->callback([o] {
     apply_machine_options(o->threads, o->isa);
     o->run.train = o->mode == "train";
+    o->run.channels_last = o->layout == "nhwc";
     const bench::ThroughputResult r = bench::measure_throughput(o->run);
     const int threads = kernels::available_threads();
     if (o->json) {

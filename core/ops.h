@@ -24,6 +24,24 @@ Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Te
                     Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f,
                     bool fuse_relu = false);
 
+// Channels-last (NHWC) activations, x [N, H, W, C]: what MobileNet runs on (docs/design.md,
+// "Layouts"). Weights, biases and BN parameters keep the same shapes as in NCHW.
+Tensor to_channels_last(const Tensor& x);   // [N, C, H, W] -> [N, H, W, C]
+Tensor to_channels_first(const Tensor& x);  // [N, H, W, C] -> [N, C, H, W]
+// conv2d on x [N, H, W, C_in] -> [N, OH, OW, C_out]; weight [C_out, C_in/groups, KH, KW] as in
+// conv2d. Depthwise convs run the NHWC depthwise kernels, dense 1×1 convs one GEMM over all
+// pixels of the batch; any other conv runs the NCHW kernels between two layout conversions.
+Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride = 1, int pad = 0,
+                   int groups = 1);
+// A dense conv (groups 1) from NCHW x [N, C_in, H, W] to channels-last [N, OH, OW, C_out]: the
+// im2col GEMM with both operands transposed writes NHWC directly (MobileNet's stem).
+Tensor conv2d_nchw_to_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride = 1, int pad = 0);
+// batch_norm2d over the channels of x [N, H, W, C].
+Tensor batch_norm2d_nhwc(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                         Tensor& running_var, bool training, float momentum = 0.1f, float eps = 1e-5f,
+                         bool fuse_relu = false);
+Tensor global_avg_pool_nhwc(const Tensor& x);  // [N, H, W, C] -> [N, C], mean over pixels
+
 Tensor relu(const Tensor& x);
 Tensor max_pool2d(const Tensor& x, int kernel, int stride);
 Tensor reshape(const Tensor& x, const Shape& shape);  // shares storage; -1 infers one dim

@@ -27,4 +27,19 @@ void batchnorm_backward(const BatchNormShape& s, const float* x, const float* gr
                         float* grad_gamma, float* grad_beta, bool accumulate_x = true,
                         const float* relu_output = nullptr);
 
+// Channels-last (NHWC) batch normalization: x is [rows][channels] with rows = N·H·W, statistics
+// per channel over all rows. Same contracts as the NCHW functions above. Loops run along the
+// contiguous channels; channel sums are taken per fixed chunk of rows and the chunk sums added
+// in double in chunk order, so results do not depend on the thread count.
+void batchnorm_nhwc_forward_train(long rows, int channels, const float* x, const float* gamma,
+                                  const float* beta, float eps, float* y, float* mean, float* var,
+                                  float* invstd, bool fuse_relu = false);
+void batchnorm_nhwc_forward_eval(long rows, int channels, const float* x, const float* gamma,
+                                 const float* beta, const float* running_mean,
+                                 const float* running_var, float eps, float* y, bool fuse_relu = false);
+void batchnorm_nhwc_backward(long rows, int channels, const float* x, const float* grad_y,
+                             const float* gamma, const float* mean, const float* invstd,
+                             float* grad_x, float* grad_gamma, float* grad_beta,
+                             bool accumulate_x = true, const float* relu_output = nullptr);
+
 }  // namespace sepnet::kernels

@@ -13,6 +13,14 @@ namespace sepnet::kernels {
   void backward(const BatchNormShape& s, const float* x, const float* grad_y, const float* gamma,              \
                 const float* mean, const float* invstd, float* grad_x, float* grad_gamma, float* grad_beta,    \
                 bool accumulate_x, const float* relu_output);                                                   \
+  void nhwc_forward_train(long rows, int channels, const float* x, const float* gamma, const float* beta,     \
+                          float eps, float* y, float* mean, float* var, float* invstd, bool fuse_relu);       \
+  void nhwc_forward_eval(long rows, int channels, const float* x, const float* gamma, const float* beta,      \
+                         const float* running_mean, const float* running_var, float eps, float* y,           \
+                         bool fuse_relu);                                                                     \
+  void nhwc_backward(long rows, int channels, const float* x, const float* grad_y, const float* gamma,        \
+                     const float* mean, const float* invstd, float* grad_x, float* grad_gamma,               \
+                     float* grad_beta, bool accumulate_x, const float* relu_output);                          \
   }
 SEPNET_BN_DECLARE_PATH(bn_avx2)
 SEPNET_BN_DECLARE_PATH(bn_avx512)

@@ -14,6 +14,10 @@ struct MobileNetOptions {
   float resolution_multiplier = 1.0f;  // ρ; input side = round(224·ρ)
   int num_classes = 1000;
   int in_channels = 3;
+  // Run channels-last (NHWC) after the stem: depthwise vectorizes over channels and the 1×1
+  // convs are single GEMMs (docs/design.md, "Layouts"). Input and output are the same either
+  // way ([N, 3, H, W] images in, logits out), and so are parameters and checkpoints.
+  bool channels_last = true;
   int input_size() const { return static_cast<int>(224.0f * resolution_multiplier + 0.5f); }
 };
 

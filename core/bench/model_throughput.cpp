@@ -22,6 +22,7 @@ ModelStep make_model_step(const ThroughputOptions& o) {
   int channels = 1, side = 28, classes = 10;
   if (o.model == "mobilenet") {
     models::MobileNetOptions mo{o.width, o.resolution};
+    mo.channels_last = o.channels_last;
     net = std::make_shared<models::MobileNetV1>(mo, rng);
     channels = 3, side = mo.input_size(), classes = mo.num_classes;
   } else if (models::is_seed_architecture(o.model)) {

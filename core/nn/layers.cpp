@@ -20,6 +20,8 @@ Tensor uniform_tensor(const Shape& shape, float bound, Rng& rng) {
 Conv2d::Conv2d(const Conv2dOptions& o, Rng& rng) : options_(o) {
   if (o.in_channels % o.groups || o.out_channels % o.groups)
     throw std::invalid_argument("Conv2d: channels not divisible by groups");
+  if (o.layout == ConvLayout::nchw_in_nhwc_out && o.groups != 1)
+    throw std::invalid_argument("Conv2d: an NCHW-to-NHWC conv must have groups = 1");
   const int fan_in = o.in_channels / o.groups * o.kernel_size * o.kernel_size;
   const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
   weight = register_parameter(
@@ -28,6 +30,13 @@ Conv2d::Conv2d(const Conv2dOptions& o, Rng& rng) : options_(o) {
 }
 
 Tensor Conv2d::forward(const Tensor& x) {
+  switch (options_.layout) {
+    case ConvLayout::nhwc:
+      return ops::conv2d_nhwc(x, weight, bias, options_.stride, options_.padding, options_.groups);
+    case ConvLayout::nchw_in_nhwc_out:
+      return ops::conv2d_nchw_to_nhwc(x, weight, bias, options_.stride, options_.padding);
+    case ConvLayout::nchw: break;
+  }
   return ops::conv2d(x, weight, bias, options_.stride, options_.padding, options_.groups);
 }
 
@@ -43,7 +52,11 @@ std::string Conv2d::describe() const {
 
 Shape Conv2d::output_shape(const Shape& in) const {
   const int k = options_.kernel_size, s = options_.stride, p = options_.padding;
-  return {in[0], options_.out_channels, (in[2] + 2 * p - k) / s + 1, (in[3] + 2 * p - k) / s + 1};
+  const bool in_last = options_.layout == ConvLayout::nhwc;
+  const int64_t h = in_last ? in[1] : in[2], w = in_last ? in[2] : in[3];
+  const int64_t oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1;
+  if (options_.layout != ConvLayout::nchw) return {in[0], oh, ow, options_.out_channels};
+  return {in[0], options_.out_channels, oh, ow};
 }
 
 int64_t Conv2d::macs(const Shape& in) const {
@@ -64,8 +77,8 @@ std::string Linear::describe() const {
 Shape Linear::output_shape(const Shape& in) const { return {in[0], out_}; }
 int64_t Linear::macs(const Shape& in) const { return in[0] * static_cast<int64_t>(in_) * out_; }
 
-BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps)
-    : channels_(channels), momentum_(momentum), eps_(eps) {
+BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps, bool channels_last)
+    : channels_(channels), momentum_(momentum), eps_(eps), channels_last_(channels_last) {
   weight = register_parameter("weight", Tensor::full({channels}, 1.0f));
   bias = register_parameter("bias", Tensor::zeros({channels}));
   running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
@@ -73,11 +86,12 @@ BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps)
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
-  return ops::batch_norm2d(x, weight, bias, running_mean, running_var, is_training(), momentum_, eps_);
+  const auto bn = channels_last_ ? ops::batch_norm2d_nhwc : ops::batch_norm2d;
+  return bn(x, weight, bias, running_mean, running_var, is_training(), momentum_, eps_, false);
 }
 Tensor BatchNorm2d::forward_relu(const Tensor& x) {
-  return ops::batch_norm2d(x, weight, bias, running_mean, running_var, is_training(), momentum_, eps_,
-                           /*fuse_relu=*/true);
+  const auto bn = channels_last_ ? ops::batch_norm2d_nhwc : ops::batch_norm2d;
+  return bn(x, weight, bias, running_mean, running_var, is_training(), momentum_, eps_, /*fuse_relu=*/true);
 }
 
 std::string BatchNorm2d::describe() const { return "BatchNorm2d(" + std::to_string(channels_) + ")"; }
@@ -93,6 +107,7 @@ Shape MaxPool2d::output_shape(const Shape& in) const {
 }
 
 Tensor GlobalAvgPool::forward(const Tensor& x) {
+  if (channels_last_) return ops::global_avg_pool_nhwc(x);
   // mean over H·W: reshape to [N·C, H·W] and use a linear map with a constant weight row.
   const int64_t hw = x.dim(2) * x.dim(3);
   Tensor flat = ops::reshape(x, {x.dim(0) * x.dim(1), hw});

@@ -9,10 +9,19 @@
 
 namespace sepnet::nn {
 
+// Activation layouts of a conv's input and output. Parameters and checkpoint names are the same
+// for all three.
+enum class ConvLayout {
+  nchw,              // ops::conv2d
+  nhwc,              // ops::conv2d_nhwc: channels-last in and out
+  nchw_in_nhwc_out,  // ops::conv2d_nchw_to_nhwc: a channels-last network's stem (groups 1)
+};
+
 struct Conv2dOptions {
   int in_channels, out_channels, kernel_size;
   int stride = 1, padding = 0, groups = 1;
   bool bias = true;
+  ConvLayout layout = ConvLayout::nchw;
 };
 
 class Conv2d : public Module {
@@ -44,7 +53,7 @@ class Linear : public Module {
 
 class BatchNorm2d : public Module {
  public:
-  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
+  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f, bool channels_last = false);
   Tensor forward(const Tensor& x) override;
   // relu(forward(x)) as one fused op; Sequential uses it for a BatchNorm2d followed by a ReLU.
   Tensor forward_relu(const Tensor& x);
@@ -55,6 +64,7 @@ class BatchNorm2d : public Module {
  private:
   int channels_;
   float momentum_, eps_;
+  bool channels_last_;
 };
 
 class ReLU : public Module {
@@ -74,12 +84,17 @@ class MaxPool2d : public Module {
   int kernel_, stride_;
 };
 
-// Global average pooling [N, C, H, W] -> [N, C] (MobileNet's head), as a reshape + mean.
+// Global average pooling [N, C, H, W] -> [N, C] (MobileNet's head), as a reshape + mean;
+// channels_last: [N, H, W, C] -> [N, C].
 class GlobalAvgPool : public Module {
  public:
+  explicit GlobalAvgPool(bool channels_last = false) : channels_last_(channels_last) {}
   Tensor forward(const Tensor& x) override;
   std::string describe() const override { return "GlobalAvgPool()"; }
-  Shape output_shape(const Shape& in) const override { return {in[0], in[1]}; }
+  Shape output_shape(const Shape& in) const override { return {in[0], channels_last_ ? in[3] : in[1]}; }
+
+ private:
+  bool channels_last_;
 };
 
 class Flatten : public Module {

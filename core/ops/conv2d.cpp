@@ -118,7 +118,10 @@ void batch_im2col(const ConvParams& p, const float* x, int g, int n0, int nb, fl
 }
 
 // Y[n][g] (C_out/g × P) = W_g · columns(X[n][g]) + bias, one GEMM per group and chunk of images.
-void conv_forward_gemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* y) {
+// nhwc_out (groups == 1): Y is written channels-last, [images·P × C_out] = columnsᵀ · Wᵀ, the
+// same GEMM with both operands transposed (the chunk's images are consecutive rows of Y).
+void conv_forward_gemm(const ConvParams& p, const float* x, const float* w, const float* bias, float* y,
+                       bool nhwc_out = false) {
   const long P = p.out_plane(), k = p.group_k();
   const int cog = p.out_per_group(), chunk = chunk_images(p);
   std::shared_ptr<Storage> columns_buffer, out_buffer;
@@ -127,8 +130,17 @@ void conv_forward_gemm(const ConvParams& p, const float* x, const float* w, cons
       const int nb = std::min(chunk, p.batch - n0);
       const long ld = nb * P;
       float* columns = scratch(columns_buffer, k * ld);
-      float* out = scratch(out_buffer, cog * ld);
       batch_im2col(p, x, g, n0, nb, columns);
+      if (nhwc_out) {
+        float* out = y + n0 * P * p.out_channels;
+        kernels::sgemm(true, true, static_cast<int>(ld), cog, static_cast<int>(k), 1.0f, columns,
+                       static_cast<int>(ld), w, static_cast<int>(k), 0.0f, out, cog);
+        if (bias)
+          for (long r = 0; r < ld; ++r)
+            for (int o = 0; o < cog; ++o) out[r * cog + o] += bias[o];
+        continue;
+      }
+      float* out = scratch(out_buffer, cog * ld);
       kernels::sgemm(false, false, cog, static_cast<int>(ld), static_cast<int>(k), 1.0f, w + g * cog * k,
                      static_cast<int>(k), columns, static_cast<int>(ld), 0.0f, out, static_cast<int>(ld));
       // [C_out/g × images·P] back to NCHW, adding the bias on the way.
@@ -145,7 +157,7 @@ void conv_forward_gemm(const ConvParams& p, const float* x, const float* w, cons
 }
 
 void conv_backward_gemm(const ConvParams& p, const float* x, const float* w, const float* gy, float* gx,
-                        float* gw, float* gb) {
+                        float* gw, float* gb, bool nhwc_out = false) {
   const long P = p.out_plane(), k = p.group_k();
   const int cog = p.out_per_group(), chunk = chunk_images(p);
   std::shared_ptr<Storage> columns_buffer, grad_out_buffer, grad_columns_buffer;
@@ -153,6 +165,26 @@ void conv_backward_gemm(const ConvParams& p, const float* x, const float* w, con
     for (int n0 = 0; n0 < p.batch; n0 += chunk) {
       const int nb = std::min(chunk, p.batch - n0);
       const long ld = nb * P;
+      if (nhwc_out) {  // dY of the chunk is already one [images·P × C_out] matrix
+        const float* gyc = gy + n0 * P * p.out_channels;
+        if (gw) {  // dW += dYᵀ · columnsᵀ
+          float* columns = scratch(columns_buffer, k * ld);
+          batch_im2col(p, x, g, n0, nb, columns);
+          kernels::sgemm(true, true, cog, static_cast<int>(k), static_cast<int>(ld), 1.0f, gyc, cog, columns,
+                         static_cast<int>(ld), 1.0f, gw, static_cast<int>(k));
+        }
+        if (gx) {  // dcolumns = Wᵀ · dYᵀ
+          float* grad_columns = scratch(grad_columns_buffer, k * ld);
+          kernels::sgemm(true, true, static_cast<int>(k), static_cast<int>(ld), cog, 1.0f, w, static_cast<int>(k),
+                         gyc, cog, 0.0f, grad_columns, static_cast<int>(ld));
+          for (int i = 0; i < nb; ++i)
+            kernels::col2im_accumulate(p.group_geometry(), grad_columns + i * P, ld, gx + x_offset(p, n0 + i, g));
+        }
+        if (gb)
+          for (long r = 0; r < ld; ++r)
+            for (int o = 0; o < cog; ++o) gb[o] += gyc[r * cog + o];
+        continue;
+      }
       // dY of the chunk as one [C_out/g × images·P] matrix.
       float* grad_out = scratch(grad_out_buffer, cog * ld);
       const int threads = kernels::threads_for(cog * ld, 1L << 15);
@@ -268,6 +300,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
     kernels::pointwise_conv2d_forward(p.pointwise_shape(), x.data(), weight.data(), b, y.data());
   else
     conv_forward_gemm(p, x.data(), weight.data(), b, y.data());
+  return y;
+}
+
+Tensor conv2d_nchw_to_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int pad) {
+  const ConvParams p = check_conv(x, weight, bias, stride, pad, 1);
+  auto xi = x.impl_ptr(), wi = weight.impl_ptr(), bi = bias.impl_ptr();
+  Tensor y = make_result({p.batch, p.out_h(), p.out_w(), p.out_channels}, {x, weight, bias},
+                         [p, xi, wi, bi](TensorImpl& self) {
+                           conv_backward_gemm(p, xi->data(), wi->data(), self.grad->data(),
+                                              xi->requires_grad ? xi->grad_data() : nullptr,
+                                              wi->requires_grad ? wi->grad_data() : nullptr,
+                                              bi && bi->requires_grad ? bi->grad_data() : nullptr, true);
+                         });
+  conv_forward_gemm(p, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data(), true);
   return y;
 }
 
