@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <new>
 #include <random>
 #include <unordered_map>
 #include <vector>
@@ -15,10 +16,28 @@
 
 namespace sepnet::bench {
 
-inline std::vector<float> random_buffer(size_t n, unsigned seed) {
+// 64-byte aligned buffers, as sepnet's tensors (core/storage.h) and oneDNN's memory are: a
+// plain std::vector of ≥ 128 KiB comes from mmap 16 bytes past a page start, so every 64-byte
+// vector load of it would straddle two cache lines.
+template <class T>
+struct AlignedAllocator {
+  using value_type = T;
+  AlignedAllocator() = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t(64)));
+  }
+  void deallocate(T* p, std::size_t) { ::operator delete[](p, std::align_val_t(64)); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U>&) const { return true; }
+};
+using AlignedVector = std::vector<float, AlignedAllocator<float>>;
+
+inline AlignedVector random_buffer(size_t n, unsigned seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> v(n);
+  AlignedVector v(n);
   for (auto& x : v) x = dist(rng);
   return v;
 }

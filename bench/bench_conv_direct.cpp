@@ -50,7 +50,7 @@ void bench_sepnet(benchmark::State& state, DirectConvShape s, int threads, Pass 
   const long w_n = static_cast<long>(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
   auto input = random_buffer(in_n, 1), weight = random_buffer(w_n, 2), bias = random_buffer(s.out_channels, 3),
        grad_out = random_buffer(out_n, 4);
-  std::vector<float> output(out_n), grad_in(in_n, 0.0f), grad_w(w_n, 0.0f), grad_b(s.out_channels, 0.0f);
+  sepnet::bench::AlignedVector output(out_n), grad_in(in_n, 0.0f), grad_w(w_n, 0.0f), grad_b(s.out_channels, 0.0f);
   for (auto _ : state) {
     switch (pass) {
       case Pass::forward:

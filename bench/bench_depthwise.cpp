@@ -105,7 +105,7 @@ void bench_sepnet(benchmark::State& state, DepthwiseShape s, int threads, Pass p
   const Sizes z = sizes_of(s);
   auto input = random_buffer(z.in, 1), weight = random_buffer(z.weights, 2),
        bias = random_buffer(s.channels, 3), grad_out = random_buffer(z.out, 4);
-  std::vector<float> output(z.out), grad_in(z.in, 0.0f), grad_w(z.weights, 0.0f),
+  sepnet::bench::AlignedVector output(z.out), grad_in(z.in, 0.0f), grad_w(z.weights, 0.0f),
       grad_b(s.channels, 0.0f);
   for (auto _ : state) {
     switch (pass) {
@@ -182,7 +182,7 @@ void bench_xnnpack(benchmark::State& state, DepthwiseShape s, int threads) {
   const Sizes z = sizes_of(s);
   auto input = random_buffer(z.in, 1), weight = random_buffer(z.weights, 2),
        bias = random_buffer(s.channels, 3);
-  std::vector<float> output(z.out + 64);
+  sepnet::bench::AlignedVector output(z.out + 64);
   pthreadpool_t pool = pool_api.create(threads);
   xnn_operator_t op = nullptr;
   const float inf = std::numeric_limits<float>::infinity();

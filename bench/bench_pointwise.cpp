@@ -54,7 +54,7 @@ void bench_sepnet(benchmark::State& state, PointwiseShape s, int threads, Pass p
   const long out_n = static_cast<long>(s.batch) * s.out_channels * s.spatial;
   auto input = random_buffer(in_n, 1), weight = random_buffer(s.in_channels * s.out_channels, 2),
        bias = random_buffer(s.out_channels, 3), grad_out = random_buffer(out_n, 4);
-  std::vector<float> output(out_n), grad_in(in_n, 0.0f), grad_w(weight.size(), 0.0f),
+  sepnet::bench::AlignedVector output(out_n), grad_in(in_n, 0.0f), grad_w(weight.size(), 0.0f),
       grad_b(s.out_channels, 0.0f);
   for (auto _ : state) {
     switch (pass) {

@@ -125,39 +125,49 @@ void forward_pixel(const Geom& g, const float* in_img, const Weights& pk, int oy
   });
 }
 
-// T output pixels of one row, one channel block. `row0` points at input row y0 (possibly
-// outside the image, never dereferenced then), column ox0·S − pad, channel c; kernel rows
-// outside [ki_lo, ki_hi) are skipped. Checked: bit x of `cols` says whether column x of the
-// tile's input span lies inside the image; border tiles load column x with mask cm[x], empty
-// outside the image (a masked load reads zeros and touches no memory: no branches).
-template <class B, int KH, int KW, int S, int T, bool Tail, bool Checked>
-inline void forward_tile(const float* row0, long row_step, long cstep, int ki_lo, int ki_hi,
+// R × T output pixels (R consecutive rows, T pixels each), one channel block. `row0` points at
+// input row y0 of the first output row (possibly outside the image, never dereferenced then),
+// column ox0·S − pad, channel c; input rows i (relative to y0) outside [in_lo, in_hi) are
+// skipped. Each input row is loaded once and feeds every output row whose kernel covers it
+// (R = 2 at stride 1 loads 4 rows instead of 6). Checked: border tiles load column x of the span
+// with mask cm[x], empty outside the image (a masked load reads zeros, touches no memory).
+template <class B, int KH, int KW, int S, int T, int R, bool Tail, bool Checked>
+inline void forward_tile(const float* row0, long row_step, long cstep, int in_lo, int in_hi,
                          const MaskOf<B>* cm, const B* wv, B bias, bool relu, MaskOf<B> m,
-                         int lanes, float* out, long out_step) {
-  constexpr int span = (T - 1) * S + KW;
-  B acc[T];
+                         int lanes, float* out, long out_step, long out_row_step) {
+  constexpr int span = (T - 1) * S + KW, in_rows = (R - 1) * S + KH;
+  B acc[R][T];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
-  for (int j = 0; j < T; ++j) acc[j] = bias;
+    for (int j = 0; j < T; ++j) acc[r][j] = bias;
 #pragma GCC unroll 8
-  for (int ki = 0; ki < KH; ++ki) {
-    if (ki < ki_lo || ki >= ki_hi) continue;
-    const float* r = row0 + ki * row_step;
+  for (int i = 0; i < in_rows; ++i) {
+    if (i < in_lo || i >= in_hi) continue;
+    const float* rp = row0 + i * row_step;
     B in[span];
 #pragma GCC unroll 32
     for (int x = 0; x < span; ++x) {
-      if constexpr (Checked) in[x] = LaneOps<B>::load(r + x * cstep, cm[x]);
-      else in[x] = load_c<B, Tail>(r + x * cstep, m);
+      if constexpr (Checked) in[x] = LaneOps<B>::load(rp + x * cstep, cm[x]);
+      else in[x] = load_c<B, Tail>(rp + x * cstep, m);
     }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const int ki = i - r * S;
+      if (ki < 0 || ki >= KH) continue;
 #pragma GCC unroll 8
-    for (int kj = 0; kj < KW; ++kj)
+      for (int kj = 0; kj < KW; ++kj)
 #pragma GCC unroll 16
-      for (int j = 0; j < T; ++j) acc[j] = fma(in[j * S + kj], wv[ki * KW + kj], acc[j]);
+        for (int j = 0; j < T; ++j) acc[r][j] = fma(in[j * S + kj], wv[ki * KW + kj], acc[r][j]);
+    }
   }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
-  for (int j = 0; j < T; ++j) {
-    if (relu) acc[j] = max(acc[j], B(0.0f));
-    store_c<B, Tail>(acc[j], out + j * out_step, lanes);
-  }
+    for (int j = 0; j < T; ++j) {
+      if (relu) acc[r][j] = max(acc[r][j], B(0.0f));
+      store_c<B, Tail>(acc[r][j], out + r * out_row_step + j * out_step, lanes);
+    }
 }
 
 // Calls f.template operator()<N>() for the runtime n in [1, T].
@@ -168,18 +178,26 @@ inline void with_count(int n, F&& f) {
   }(std::make_integer_sequence<int, T>{});
 }
 
-// One output row in tiles of T pixels (the last one shorter), every pixel through a register
-// tile; tiles whose input span crosses the left / right border run the checked variant.
+// Output rows per register tile: 2 where the register file holds 2 × T accumulators beside the
+// weights (AVX-512), else 1.
+template <class B>
+constexpr int tile_rows() {
+  return B::size >= 16 ? 2 : 1;
+}
+
+// R output rows from oy in tiles of T pixels (the last one shorter), every pixel through a
+// register tile; tiles whose input span crosses the left / right border run the checked variant.
 // Channel blocks are the INNER loop: with power-of-two channel counts one block's pixels are
 // C·4 bytes apart and fall into a handful of L1 sets (C = 256: 4 of 64), so walking a whole
 // row per block thrashed L1 (28×28×256: 56 µs, vs 34 µs with a tile's channel blocks back to
 // back, which then stream through memory).
-template <class B, int KH, int KW, int S>
-void forward_row(const Geom& g, const float* in_img, const Weights& pk, int y0, bool relu,
-                 float* out_row) {
+template <class B, int KH, int KW, int S, int R>
+void forward_rows(const Geom& g, const float* in_img, const Weights& pk, int oy, long c_begin, long c_end,
+                  bool relu, float* out_row) {
   constexpr long V = static_cast<long>(B::size);
-  constexpr int T = tile_pixels<B>();
-  const int ki_lo = std::max(0, -y0), ki_hi = std::min(KH, g.h - y0);
+  constexpr int T = tile_pixels<B>(), in_rows = (R - 1) * S + KH;
+  const int y0 = oy * S - g.p;
+  const int in_lo = std::max(0, -y0), in_hi = std::min(in_rows, g.h - y0);
   const long row_step = g.in_row();
   // Pointer arithmetic in long from the image base: row y0 may lie above the image.
   const float* base = in_img + static_cast<long>(y0) * row_step;
@@ -209,27 +227,36 @@ void forward_row(const Geom& g, const float* in_img, const Weights& pk, int y0, 
         for (int t = 0; t < KH * KW; ++t) wv[t] = load_c<B, Tail>(pk.w + t * static_cast<long>(g.c) + c, m);
         const B bias = pk.b ? load_c<B, Tail>(pk.b + c, m) : B(0.0f);
         if (inside)
-          forward_tile<B, KH, KW, S, N, Tail, false>(in + c, row_step, g.c, ki_lo, ki_hi, nullptr,
-                                                     wv, bias, relu, m, lanes, out + c, g.c);
+          forward_tile<B, KH, KW, S, N, R, Tail, false>(in + c, row_step, g.c, in_lo, in_hi, nullptr, wv, bias,
+                                                        relu, m, lanes, out + c, g.c, g.out_row());
         else
-          forward_tile<B, KH, KW, S, N, Tail, true>(in + c, row_step, g.c, ki_lo, ki_hi,
-                                                    Tail ? cm_tail : cm_full, wv, bias, relu, m,
-                                                    lanes, out + c, g.c);
+          forward_tile<B, KH, KW, S, N, R, Tail, true>(in + c, row_step, g.c, in_lo, in_hi,
+                                                       Tail ? cm_tail : cm_full, wv, bias, relu, m, lanes,
+                                                       out + c, g.c, g.out_row());
       };
-      for (long c = 0; c < c_full; c += V) block.template operator()<false>(c, MaskOf<B>{}, 0);
-      if (tail) block.template operator()<true>(c_full, tail_mask, tail);
+      for (long c = c_begin; c < std::min(c_end, c_full); c += V) block.template operator()<false>(c, MaskOf<B>{}, 0);
+      if (tail && c_end == g.c) block.template operator()<true>(c_full, tail_mask, tail);
     });
   }
 }
 
-using ForwardRowFn = void (*)(const Geom&, const float*, const Weights&, int, bool, float*);
+// Rows oy .. oy + count − 1 (count ≤ tile_rows) of one image.
+template <class B, int KH, int KW, int S>
+void forward_row_block(const Geom& g, const float* in_img, const Weights& pk, int oy, int count, long c_begin,
+                       long c_end, bool relu, float* out_row) {
+  if (tile_rows<B>() == 2 && count == 2)
+    return forward_rows<B, KH, KW, S, tile_rows<B>()>(g, in_img, pk, oy, c_begin, c_end, relu, out_row);
+  forward_rows<B, KH, KW, S, 1>(g, in_img, pk, oy, c_begin, c_end, relu, out_row);
+}
+
+using ForwardRowFn = void (*)(const Geom&, const float*, const Weights&, int, int, long, long, bool, float*);
 
 template <class B>
 ForwardRowFn forward_row_fn(const Geom& g) {
-  if (g.kh == 3 && g.kw == 3 && g.s == 1) return forward_row<B, 3, 3, 1>;
-  if (g.kh == 3 && g.kw == 3 && g.s == 2) return forward_row<B, 3, 3, 2>;
-  if (g.kh == 5 && g.kw == 5 && g.s == 1) return forward_row<B, 5, 5, 1>;
-  if (g.kh == 5 && g.kw == 5 && g.s == 2) return forward_row<B, 5, 5, 2>;
+  if (g.kh == 3 && g.kw == 3 && g.s == 1) return forward_row_block<B, 3, 3, 1>;
+  if (g.kh == 3 && g.kw == 3 && g.s == 2) return forward_row_block<B, 3, 3, 2>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 1) return forward_row_block<B, 5, 5, 1>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 2) return forward_row_block<B, 5, 5, 2>;
   return nullptr;  // other kernels: every pixel through the checked per-pixel path
 }
 
@@ -241,6 +268,16 @@ inline void interior_columns(const Geom& g, int& ox_lo, int& ox_hi) {
   if (ox_hi < ox_lo) ox_hi = ox_lo;
 }
 
+// Channel slices per row block when there are fewer than 8 row blocks per thread: then ≥ 32
+// items per thread, for an even static split (14×14×512 at 2 threads: 11.5 µs with ≥ 8 items
+// per thread, 8.5 µs with ≥ 32). No empty slices.
+inline long channel_slices(long rows, long blocks, int threads) {
+  if (threads <= 1 || rows >= 8L * threads) return 1;
+  const long want = std::max<long>(1, std::min(blocks, (32L * threads + rows - 1) / rows));
+  const long per_slice = (blocks + want - 1) / want;
+  return (blocks + per_slice - 1) / per_slice;
+}
+
 template <class B>
 void forward_impl(const DepthwiseShape& s, const float* input, const float* weight,
                   const float* bias, float* output, bool relu) {
@@ -250,14 +287,24 @@ void forward_impl(const DepthwiseShape& s, const float* input, const float* weig
   const long rows = static_cast<long>(g.batch) * g.oh;
   const long work = rows * g.out_row() * g.kh * g.kw;
   const ForwardRowFn row_fn = forward_row_fn<B>(g);
-#pragma omp parallel for schedule(static) num_threads(threads_for_rows(rows, work))
-  for (long r = 0; r < rows; ++r) {
-    const long n = r / g.oh;
-    const int oy = static_cast<int>(r % g.oh);
+  // Work items: blocks of R rows (R = tile_rows) × channel slices. Few rows (7×7, 14×14 planes
+  // at batch 1) are also split along channels, so two threads get equal shares.
+  const int R = row_fn ? tile_rows<B>() : 1;
+  const long row_blocks = (g.oh + R - 1) / R, items_per_image = row_blocks;
+  const int threads = threads_for_rows(g.batch * row_blocks * (g.cp / B::size), work);
+  const long slices = row_fn ? channel_slices(g.batch * row_blocks, g.cp / B::size, threads) : 1;
+  const long per_slice = (g.cp / B::size + slices - 1) / slices * B::size;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (long item = 0; item < g.batch * items_per_image * slices; ++item) {
+    const long block = item / slices, slice = item % slices;
+    const long n = block / row_blocks;
+    const int oy = static_cast<int>(block % row_blocks) * R;
     const float* in_img = input + n * g.h * g.in_row();
-    float* out_row = output + r * g.out_row();
+    float* out_row = output + (n * g.oh + oy) * g.out_row();
     if (row_fn) {
-      row_fn(g, in_img, pk, oy * g.s - g.p, relu, out_row);
+      const long c0 = slice * per_slice;
+      if (c0 < g.c)
+        row_fn(g, in_img, pk, oy, std::min(R, g.oh - oy), c0, std::min<long>(g.c, c0 + per_slice), relu, out_row);
       continue;
     }
     for (int ox = 0; ox < g.ow; ++ox)
