@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "core/bench/model_throughput.h"
+#include "core/profiler.h"
 #include "kernels/isa.h"
 #include "kernels/parallel.h"
 
@@ -17,7 +18,7 @@ void register_throughput(CLI::App& app) {
     bench::ThroughputOptions run;
     std::string mode = "infer";
     std::string layout = "nhwc";
-    bool json = false;
+    bool json = false, profile = false;
     int threads = 0;
     std::string isa;
   };
@@ -35,12 +36,17 @@ void register_throughput(CLI::App& app) {
   cmd->add_option("--seconds", o->run.seconds, "timed seconds after warm-up (median batch time is reported)")
       ->check(CLI::Range(0.1, 600.0));
   cmd->add_flag("--json", o->json, "print one JSON object instead of a sentence");
+  cmd->add_flag("--profile", o->profile,
+                "also print the per-layer forward/backward time of the timed batches (the profiler's own "
+                "timing adds a little to the images/s)");
   add_machine_options(*cmd, o->threads, o->isa);
   cmd->callback([o] {
     apply_machine_options(o->threads, o->isa);
     o->run.train = o->mode == "train";
     o->run.channels_last = o->layout == "nhwc";
+    profiler::set_enabled(o->profile);
     const bench::ThroughputResult r = bench::measure_throughput(o->run);
+    profiler::set_enabled(false);
     const int threads = kernels::available_threads();
     if (o->json) {
       nlohmann::json j{{"model", r.model},       {"mode", o->mode},           {"batch", o->run.batch},
@@ -54,6 +60,9 @@ void register_throughput(CLI::App& app) {
                r.model, o->mode, o->run.batch, r.input_size, r.input_size, r.images_per_second, r.median_ms,
                r.batches, r.images_per_second * static_cast<double>(r.macs_per_image) / 1e9, threads,
                kernels::isa_name(kernels::active_isa()));
+    if (o->profile)
+      fmt::print("\nper-layer profile (mean per batch over warm-up and timed batches):\n{}",
+                 profiler::report_markdown(profiler::snapshot(), r.batches + o->run.warmup));
   });
 }
 

@@ -94,6 +94,7 @@ TEST_CASE("kernel_bench: case lists cover every family, quick set is a subset", 
   for (const char* id : {"gemm/sgemm NN/1024x1024x1024", "gemm/sgemm NN/6x576x25 conv1 per image",
                          "gemm/sgemm NN/6x36864x25 conv1 batch 64", "gemm/sgemm NT/64x10x84 fc3 batch 64",
                          "depthwise/backward_weight/1024x7x7 k3 s1 p1 b1", "depthwise/forward/64x112x112 k3 s2 p1 b1",
+                         "depthwise/forward/64x112x112 k3 s2 p1 b1 nhwc",
                          "depthwise/backward_input/1x28x28 k5 s1 p0 b64", "pointwise/forward/1024->1024 @7x7 b1",
                          "pointwise/forward/1->6 @24x24 b64", "maxpool/forward/64x6x24x24 k2 s2",
                          "batchnorm/backward/64x16x8x8", "im2col/im2col/3x224x224 k3 s2 p1 MobileNet conv1",
@@ -156,7 +157,7 @@ TEST_CASE("kernel_bench: flops and bytes are positive and follow the shape", "[k
 TEST_CASE("kernel_bench: filter matches family/kernel/shape", "[kernel_bench]") {
   const auto all = bench::kernel_cases(false);
   const auto dw = bench::filter_cases(all, "^depthwise/backward");
-  CHECK(dw.size() == 16);
+  CHECK(dw.size() == 28);  // 6 MobileNet shapes × 2 layouts + 2 MNIST shapes, × 2 gradients
   for (const auto& c : dw) CHECK(c.kernel.rfind("backward", 0) == 0);
   CHECK(bench::filter_cases(all, "1024x1024x1024").size() == 1);
   CHECK(bench::filter_cases(all, "no such kernel").empty());

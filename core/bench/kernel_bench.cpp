@@ -18,6 +18,7 @@
 #include "core/io/atomic_file.h"
 #include "kernels/batchnorm.h"
 #include "kernels/depthwise.h"
+#include "kernels/depthwise_nhwc.h"
 #include "kernels/eltwise.h"
 #include "kernels/gemm.h"
 #include "kernels/im2col.h"
@@ -133,32 +134,37 @@ void add_im2col(std::vector<KernelCase>& cases, const kernels::ConvGeometry& g, 
 }
 
 // ---------------------------------------------------------------- depthwise
-void add_depthwise(std::vector<KernelCase>& cases, const kernels::DepthwiseShape& s, bool quick) {
+// nhwc: the channels-last kernels (MobileNet runs them), with the shape marked "nhwc".
+void add_depthwise(std::vector<KernelCase>& cases, const kernels::DepthwiseShape& s, bool quick, bool nhwc = false) {
   const double in = double(s.batch) * s.channels * s.in_h * s.in_w;
   const double out = double(s.batch) * s.channels * s.out_h() * s.out_w();
   const double w = double(s.channels) * s.kernel_h * s.kernel_w;
   const double flops = 2.0 * out * s.kernel_h * s.kernel_w;
-  const std::string shape = fmt::format("{}x{}x{} k{} s{} p{} b{}", s.channels, s.in_h, s.in_w, s.kernel_h,
-                                        s.stride, s.pad, s.batch);
+  const std::string shape = fmt::format("{}x{}x{} k{} s{} p{} b{}{}", s.channels, s.in_h, s.in_w, s.kernel_h,
+                                        s.stride, s.pad, s.batch, nhwc ? " nhwc" : "");
+  namespace k = kernels;
+  const auto forward = nhwc ? k::depthwise_conv2d_nhwc_forward : k::depthwise_conv2d_forward;
+  const auto backward_input = nhwc ? k::depthwise_conv2d_nhwc_backward_input : k::depthwise_conv2d_backward_input;
+  const auto backward_weight = nhwc ? k::depthwise_conv2d_nhwc_backward_weight : k::depthwise_conv2d_backward_weight;
   add(cases, "depthwise", "forward", shape, flops, 4.0 * (in + out + w), quick, with_arena([=](Arena& arena) {
         const float* x = arena.floats(size_t(in));
         const float* wt = arena.floats(size_t(w));
         float* y = arena.floats(size_t(out));
-        return [=] { kernels::depthwise_conv2d_forward(s, x, wt, nullptr, y, false); };
+        return [=] { forward(s, x, wt, nullptr, y, false); };
       }));
   add(cases, "depthwise", "backward_input", shape, flops, 4.0 * (out + w + 2 * in), quick,
       with_arena([=](Arena& arena) {
         const float* gy = arena.floats(size_t(out));
         const float* wt = arena.floats(size_t(w));
         float* gx = arena.floats(size_t(in));
-        return [=] { kernels::depthwise_conv2d_backward_input(s, gy, wt, gx); };
+        return [=] { backward_input(s, gy, wt, gx); };
       }));
   add(cases, "depthwise", "backward_weight", shape, flops, 4.0 * (in + out + 2 * w), quick,
       with_arena([=](Arena& arena) {
         const float* x = arena.floats(size_t(in));
         const float* gy = arena.floats(size_t(out));
         float* gw = arena.floats(size_t(w));
-        return [=] { kernels::depthwise_conv2d_backward_weight(s, x, gy, gw, nullptr); };
+        return [=] { backward_weight(s, x, gy, gw, nullptr); };
       }));
 }
 
@@ -395,10 +401,13 @@ std::vector<KernelCase> kernel_cases(bool quick) {
   add_im2col(all, kernels::ConvGeometry{6, 12, 12, 5, 5, 1, 0}, "MNIST conv2", false);
   add_im2col(all, kernels::ConvGeometry{3, 224, 224, 3, 3, 2, 1}, "MobileNet conv1", false);
 
-  // MobileNet v1 depthwise layers at batch 1 (3×3, pad 1), then the MNIST dw model at batch 64 (5×5, no pad).
+  // MobileNet v1 depthwise layers at batch 1 (3×3, pad 1) in the NHWC layout MobileNet runs and
+  // in NCHW, then the MNIST dw model at batch 64 (5×5, no pad; NCHW, as that model runs).
   for (auto [channels, size, stride] : {std::tuple{32, 112, 1}, {64, 112, 2}, {128, 56, 1}, {256, 28, 1},
-                                        {512, 14, 1}, {1024, 7, 1}})
+                                        {512, 14, 1}, {1024, 7, 1}}) {
+    add_depthwise(all, depthwise_shape(1, channels, size, 3, stride, 1), false, true);
     add_depthwise(all, depthwise_shape(1, channels, size, 3, stride, 1), false);
+  }
   add_depthwise(all, depthwise_shape(64, 1, 28, 5, 1, 0), false);
   add_depthwise(all, depthwise_shape(64, 6, 12, 5, 1, 0), true);
 
