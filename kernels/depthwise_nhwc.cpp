@@ -17,10 +17,20 @@ void depthwise_weight_from_hwc(int channels, int taps, const float* weight_hwc, 
       weight_chw[static_cast<long>(c) * taps + t] = weight_hwc[static_cast<long>(t) * channels + c];
 }
 
+namespace {
+// Fewer than 16 channels fill half an AVX-512 vector (masked) but a whole AVX2 one: measured
+// 32×8×64×64 (µs, AVX-512 vs AVX2): forward 501 vs 269, input gradient 592 vs 249, weight
+// gradient 456 vs 269.
+Isa nhwc_isa(const DepthwiseShape& s) {
+  const Isa isa = active_isa();
+  return isa == Isa::avx512 && s.channels < 16 && isa_supported(Isa::avx2) ? Isa::avx2 : isa;
+}
+}  // namespace
+
 void depthwise_conv2d_nhwc_forward(const DepthwiseShape& s, const float* input,
                                    const float* weight, const float* bias, float* output,
                                    bool fuse_relu) {
-  switch (active_isa()) {
+  switch (nhwc_isa(s)) {
     case Isa::avx512: return dwn::avx512::forward(s, input, weight, bias, output, fuse_relu);
     case Isa::avx2: return dwn::avx2::forward(s, input, weight, bias, output, fuse_relu);
     case Isa::scalar: break;
@@ -30,7 +40,7 @@ void depthwise_conv2d_nhwc_forward(const DepthwiseShape& s, const float* input,
 
 void depthwise_conv2d_nhwc_backward_input(const DepthwiseShape& s, const float* grad_output,
                                           const float* weight, float* grad_input) {
-  switch (active_isa()) {
+  switch (nhwc_isa(s)) {
     case Isa::avx512: return dwn::avx512::backward_input(s, grad_output, weight, grad_input);
     case Isa::avx2: return dwn::avx2::backward_input(s, grad_output, weight, grad_input);
     case Isa::scalar: break;
@@ -41,7 +51,7 @@ void depthwise_conv2d_nhwc_backward_input(const DepthwiseShape& s, const float* 
 void depthwise_conv2d_nhwc_backward_weight(const DepthwiseShape& s, const float* input,
                                            const float* grad_output, float* grad_weight,
                                            float* grad_bias) {
-  switch (active_isa()) {
+  switch (nhwc_isa(s)) {
     case Isa::avx512:
       return dwn::avx512::backward_weight(s, input, grad_output, grad_weight, grad_bias);
     case Isa::avx2: return dwn::avx2::backward_weight(s, input, grad_output, grad_weight, grad_bias);

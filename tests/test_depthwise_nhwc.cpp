@@ -14,6 +14,7 @@
 
 #include "kernel_check.h"
 #include "kernels/depthwise.h"
+#include "kernels/cache_info.h"
 #include "kernels/depthwise_nhwc.h"
 #include "kernels/isa.h"
 
@@ -196,4 +197,30 @@ TEST_CASE("depthwise nhwc: results are bit-identical across repeated runs", "[de
       else CHECK(out == first);
     }
   });
+}
+
+TEST_CASE("depthwise nhwc: tensors above 4x L2 (software-prefetch path) match the reference",
+          "[depthwise][nhwc]") {
+  // Side chosen from this machine's L2 so that input + output exceed the prefetch threshold.
+  const long l2 = cache_sizes().l2;
+  const int channels = 24;
+  int side = 16;
+  while (4.0 * 2 * channels * 2.0 * side * side <= 4.0 * l2) side += 16;
+  for (int stride : {1, 2}) {
+    const DepthwiseShape s{1, channels, side, side + 3, 3, 3, stride, 1};
+    for_each_isa_and_threads([&] {
+      std::mt19937 rng(31);
+      const long in_n = static_cast<long>(channels) * s.in_h * s.in_w, out_n = static_cast<long>(channels) * s.out_h() * s.out_w();
+      const auto input = random_vector(rng, in_n), weight = random_vector(rng, 9L * channels), bias = random_vector(rng, channels);
+      std::vector<float> want(out_n), mag(out_n);
+      depthwise_conv2d_nhwc_forward_reference(s, input.data(), weight.data(), bias.data(), want.data(), true);
+      depthwise_conv2d_nhwc_forward_reference(s, absolute(input).data(), absolute(weight).data(),
+                                              absolute(bias).data(), mag.data(), false);
+      Guarded out(out_n);
+      depthwise_conv2d_nhwc_forward(s, input.data(), weight.data(), bias.data(), out.data(), true);
+      INFO(describe(s));
+      CHECK(out.guards_intact());
+      check_close(out.data(), want, mag, "forward");
+    });
+  }
 }
