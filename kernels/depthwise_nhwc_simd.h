@@ -2,20 +2,22 @@
 // vector type B (xsimd batch for AVX2 / AVX-512, scalar_simd::Lane for the scalar path).
 // Included only by the per-ISA translation units (anonymous namespace: no ODR mixing of ISAs).
 //
-// Design:
+// Design (measurements behind each choice: docs/depthwise.md, "channels-last"):
 //  * Vectors run along channels, which are contiguous: a tap of an output pixel is one vector
-//    load at a fixed offset, for any stride. Weights are repacked once per call to [tap][C]
-//    (padded to whole vectors) so a channel block's taps are plain vector loads too.
-//  * Interior pixels (every tap's column inside the image) go through register tiles of T
-//    output pixels × one channel block with compile-time kernel width and stride: each loaded
-//    input vector feeds every accumulator that uses it, and rows above / below the image are
-//    skipped by a per-row tap range. Border and leftover pixels take a checked per-pixel path
-//    that keeps 4 channel blocks in flight instead (independent accumulators either way).
+//    load at a fixed offset, for any stride. Weights come as [tap][C], so a channel block's taps
+//    are plain vector loads too.
+//  * Forward: register tiles of R output rows × T pixels × one channel block, kernel size,
+//    stride, R and T compile-time; each input row of the tile is loaded once and feeds every
+//    accumulator that uses it. Border tiles load with per-column masks (no branches); a row
+//    ends in one shorter tile. Channel blocks are the inner loop of a tile position (L1 sets).
+//    Kernels other than 3×3 / 5×5 at stride 1 / 2 take a checked per-pixel path with 4 channel
+//    blocks in flight.
 //  * A channel count that is not a multiple of the vector width ends in one masked block
 //    (masked loads never touch memory past the block; stores of the block go through a stack
 //    temporary, since masked stores are microcoded on AMD).
-//  * Input gradient: the same tiles gathered over input pixels (stride 2: the taps that land
-//    on an input column are fixed by its phase, resolved at compile time inside a tile).
+//  * Input gradient: tiles gathered over input pixels (stride 2: the taps that land on an input
+//    column are fixed by its phase, resolved at compile time inside a tile); border pixels take
+//    the checked per-pixel path.
 //  * Weight gradient: KH·KW vector accumulators per channel block walk a row of output pixels;
 //    rows are split among threads, each with its own partial sums, added in thread order
 //    (deterministic for a fixed thread count).
@@ -228,7 +230,7 @@ void forward_rows(const Geom& g, const float* in_img, const Weights& pk, int oy,
       const bool inside = cols == (span >= 32 ? ~0u : (1u << span) - 1u);
       const float* in = base + static_cast<long>(x_first) * g.c;
       float* out = out_row + static_cast<long>(ox) * g.c;
-      MaskOf<B> cm_full[span], cm_tail[span];
+      MaskOf<B> cm_full[span]{}, cm_tail[span]{};  // filled (and read) only for border tiles
       if (!inside) {
         const MaskOf<B> full = LaneOps<B>::mask(0, V), none = LaneOps<B>::mask(0, 0);
         for (int x = 0; x < span; ++x) {
@@ -276,8 +278,15 @@ void forward_rows(const Geom& g, const float* in_img, const Weights& pk, int oy,
 template <class B, int KH, int KW, int S>
 void forward_row_block(const Geom& g, const float* in_img, const Weights& pk, int oy, int count, long c_begin,
                        long c_end, bool relu, float* out_row) {
-  if (tile_rows<B>() == 2 && count == 2)
+  // Stride 2 keeps one row per tile: a 2-row tile reads 5 input rows of 17 vectors, which no
+  // longer fits the register file beside 16 accumulators (and the layer is bound by reading its
+  // input from L3 either way: 1x64x112x112 ties oneDNN at 48-50 µs with 1 or 2 rows).
+  if (tile_rows<B>() == 2 && S == 1 && count == 2)
     return forward_rows<B, KH, KW, S, tile_rows<B>()>(g, in_img, pk, oy, c_begin, c_end, relu, out_row);
+  if (count == 2) {
+    forward_rows<B, KH, KW, S, 1>(g, in_img, pk, oy, c_begin, c_end, relu, out_row);
+    return forward_rows<B, KH, KW, S, 1>(g, in_img, pk, oy + 1, c_begin, c_end, relu, out_row + g.out_row());
+  }
   forward_rows<B, KH, KW, S, 1>(g, in_img, pk, oy, c_begin, c_end, relu, out_row);
 }
 
