@@ -337,7 +337,9 @@ void forward_impl(const DepthwiseShape& s, const float* input, const float* weig
   const long per_slice = (g.cp / B::size + slices - 1) / slices * B::size;
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (long item = 0; item < g.batch * items_per_image * slices; ++item) {
-    const long block = item / slices, slice = item % slices;
+    // Slice-major: a static split then gives each thread whole channel slices over every row
+    // (7 rows in 4 row blocks split by rows was 4 : 3; 7×7×1024 at 2 threads 6.8 → 6.0 µs).
+    const long slice = item / (g.batch * items_per_image), block = item % (g.batch * items_per_image);
     const long n = block / row_blocks;
     const int oy = static_cast<int>(block % row_blocks) * R;
     const float* in_img = input + n * g.h * g.in_row();
