@@ -338,7 +338,7 @@ void forward_impl(const DepthwiseShape& s, const float* input, const float* weig
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (long item = 0; item < g.batch * items_per_image * slices; ++item) {
     // Slice-major: a static split then gives each thread whole channel slices over every row
-    // (7 rows in 4 row blocks split by rows was 4 : 3; 7×7×1024 at 2 threads 6.8 → 6.0 µs).
+    // (a 7-row plane's 4 row blocks split by rows give the two threads 4 and 3 rows).
     const long slice = item / (g.batch * items_per_image), block = item % (g.batch * items_per_image);
     const long n = block / row_blocks;
     const int oy = static_cast<int>(block % row_blocks) * R;
