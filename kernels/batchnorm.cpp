@@ -10,79 +10,41 @@ namespace sepnet::kernels {
 
 void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                              float eps, float* y, float* mean, float* var, float* invstd, bool fuse_relu) {
-  switch (active_isa()) {
-    case Isa::avx512: return bn_avx512::forward_train(s, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
-    case Isa::avx2: return bn_avx2::forward_train(s, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
-    case Isa::scalar: break;
-  }
-  forward_train_impl(s, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
+  SEPNET_BN_DISPATCH(forward_train, s, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
 }
 
 void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var, float eps, float* y,
                             bool fuse_relu) {
-  switch (active_isa()) {
-    case Isa::avx512: return bn_avx512::forward_eval(s, x, gamma, beta, running_mean, running_var, eps, y, fuse_relu);
-    case Isa::avx2: return bn_avx2::forward_eval(s, x, gamma, beta, running_mean, running_var, eps, y, fuse_relu);
-    case Isa::scalar: break;
-  }
-  forward_eval_impl(s, x, gamma, beta, running_mean, running_var, eps, y, fuse_relu);
+  SEPNET_BN_DISPATCH(forward_eval, s, x, gamma, beta, running_mean, running_var, eps, y, fuse_relu);
 }
 
 void batchnorm_backward(const BatchNormShape& s, const float* x, const float* grad_y, const float* gamma,
                         const float* mean, const float* invstd, float* grad_x, float* grad_gamma, float* grad_beta,
                         bool accumulate_x, const float* relu_output) {
-  switch (active_isa()) {
-    case Isa::avx512:
-      return bn_avx512::backward(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x,
-                                 relu_output);
-    case Isa::avx2:
-      return bn_avx2::backward(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x,
-                               relu_output);
-    case Isa::scalar: break;
-  }
-  backward_impl(s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x, relu_output);
+  SEPNET_BN_DISPATCH(backward, s, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x,
+                     relu_output);
 }
 
 void batchnorm_nhwc_forward_train(long rows, int channels, const float* x, const float* gamma,
                                   const float* beta, float eps, float* y, float* mean, float* var,
                                   float* invstd, bool fuse_relu) {
-  switch (active_isa()) {
-    case Isa::avx512: return bn_avx512::nhwc_forward_train(rows, channels, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
-    case Isa::avx2: return bn_avx2::nhwc_forward_train(rows, channels, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
-    case Isa::scalar: break;
-  }
-  nhwc_forward_train_impl(rows, channels, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
+  SEPNET_BN_DISPATCH(nhwc_forward_train, rows, channels, x, gamma, beta, eps, y, mean, var, invstd, fuse_relu);
 }
 
 void batchnorm_nhwc_forward_eval(long rows, int channels, const float* x, const float* gamma,
                                  const float* beta, const float* running_mean,
                                  const float* running_var, float eps, float* y, bool fuse_relu) {
-  switch (active_isa()) {
-    case Isa::avx512:
-      return bn_avx512::nhwc_forward_eval(rows, channels, x, gamma, beta, running_mean, running_var, eps, y, fuse_relu);
-    case Isa::avx2:
-      return bn_avx2::nhwc_forward_eval(rows, channels, x, gamma, beta, running_mean, running_var, eps, y, fuse_relu);
-    case Isa::scalar: break;
-  }
-  nhwc_forward_eval_impl(rows, channels, x, gamma, beta, running_mean, running_var, eps, y, fuse_relu);
+  SEPNET_BN_DISPATCH(nhwc_forward_eval, rows, channels, x, gamma, beta, running_mean, running_var, eps, y,
+                     fuse_relu);
 }
 
 void batchnorm_nhwc_backward(long rows, int channels, const float* x, const float* grad_y,
                              const float* gamma, const float* mean, const float* invstd,
                              float* grad_x, float* grad_gamma, float* grad_beta, bool accumulate_x,
                              const float* relu_output) {
-  switch (active_isa()) {
-    case Isa::avx512:
-      return bn_avx512::nhwc_backward(rows, channels, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta,
-                                      accumulate_x, relu_output);
-    case Isa::avx2:
-      return bn_avx2::nhwc_backward(rows, channels, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta,
-                                    accumulate_x, relu_output);
-    case Isa::scalar: break;
-  }
-  nhwc_backward_impl(rows, channels, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma, grad_beta, accumulate_x,
-                     relu_output);
+  SEPNET_BN_DISPATCH(nhwc_backward, rows, channels, x, grad_y, gamma, mean, invstd, grad_x, grad_gamma,
+                     grad_beta, accumulate_x, relu_output);
 }
 
 }  // namespace sepnet::kernels

@@ -8,22 +8,12 @@ namespace sepnet::kernels {
 
 void depthwise_conv2d_forward(const DepthwiseShape& s, const float* input, const float* weight,
                               const float* bias, float* output, bool fuse_relu) {
-  switch (active_isa()) {
-    case Isa::avx512: return dw::avx512::forward(s, input, weight, bias, output, fuse_relu);
-    case Isa::avx2: return dw::avx2::forward(s, input, weight, bias, output, fuse_relu);
-    case Isa::scalar: break;
-  }
-  dw::scalar::forward(s, input, weight, bias, output, fuse_relu);
+  SEPNET_DW_DISPATCH(active_isa(), dw, forward, s, input, weight, bias, output, fuse_relu);
 }
 
 void depthwise_conv2d_backward_input(const DepthwiseShape& s, const float* grad_output,
                                      const float* weight, float* grad_input) {
-  switch (active_isa()) {
-    case Isa::avx512: return dw::avx512::backward_input(s, grad_output, weight, grad_input);
-    case Isa::avx2: return dw::avx2::backward_input(s, grad_output, weight, grad_input);
-    case Isa::scalar: break;
-  }
-  dw::scalar::backward_input(s, grad_output, weight, grad_input);
+  SEPNET_DW_DISPATCH(active_isa(), dw, backward_input, s, grad_output, weight, grad_input);
 }
 
 namespace {
@@ -39,13 +29,7 @@ Isa backward_weight_isa(const DepthwiseShape& s) {
 
 void depthwise_conv2d_backward_weight(const DepthwiseShape& s, const float* input,
                                       const float* grad_output, float* grad_weight, float* grad_bias) {
-  switch (backward_weight_isa(s)) {
-    case Isa::avx512:
-      return dw::avx512::backward_weight(s, input, grad_output, grad_weight, grad_bias);
-    case Isa::avx2: return dw::avx2::backward_weight(s, input, grad_output, grad_weight, grad_bias);
-    case Isa::scalar: break;
-  }
-  dw::scalar::backward_weight(s, input, grad_output, grad_weight, grad_bias);
+  SEPNET_DW_DISPATCH(backward_weight_isa(s), dw, backward_weight, s, input, grad_output, grad_weight, grad_bias);
 }
 
 }  // namespace sepnet::kernels

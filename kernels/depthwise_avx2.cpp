@@ -1,24 +1,14 @@
-// Depthwise kernels, AVX2+FMA (8 lanes) instantiation of depthwise_simd.h.
+// Depthwise kernels, AVX2+FMA (8 lanes) instantiation of depthwise_simd.h (NCHW) and
+// depthwise_nhwc_simd.h (channels-last).
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/depthwise_internal.h"
+#include "kernels/depthwise_nhwc_simd.h"
 #include "kernels/depthwise_simd.h"
 
-namespace sepnet::kernels::dw::avx2 {
-
+namespace {
 using Vec = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
+}  // namespace
 
-void forward(const DepthwiseShape& s, const float* input, const float* weight, const float* bias,
-             float* output, bool fuse_relu) {
-  forward_impl<Vec>(s, input, weight, bias, output, fuse_relu);
-}
-void backward_input(const DepthwiseShape& s, const float* grad_output, const float* weight,
-                    float* grad_input) {
-  backward_input_impl<Vec>(s, grad_output, weight, grad_input);
-}
-void backward_weight(const DepthwiseShape& s, const float* input, const float* grad_output,
-                     float* grad_weight, float* grad_bias) {
-  backward_weight_impl<Vec>(s, input, grad_output, grad_weight, grad_bias);
-}
-
-}  // namespace sepnet::kernels::dw::avx2
+SEPNET_DW_DEFINE_PATH(dw, avx2, Vec)
+SEPNET_DW_DEFINE_PATH(dwn, avx2, Vec)

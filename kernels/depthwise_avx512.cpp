@@ -1,26 +1,16 @@
-// Depthwise kernels, AVX-512 (16 lanes) instantiation of depthwise_simd.h.
+// Depthwise kernels, AVX-512 (16 lanes) instantiation of depthwise_simd.h (NCHW) and
+// depthwise_nhwc_simd.h (channels-last).
 // GCC 12 false positive: _mm512_max_ps passes _mm512_undefined_ps() as the (unused) merge source.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/depthwise_internal.h"
+#include "kernels/depthwise_nhwc_simd.h"
 #include "kernels/depthwise_simd.h"
 
-namespace sepnet::kernels::dw::avx512 {
-
+namespace {
 using Vec = xsimd::batch<float, xsimd::avx512f>;
+}  // namespace
 
-void forward(const DepthwiseShape& s, const float* input, const float* weight, const float* bias,
-             float* output, bool fuse_relu) {
-  forward_impl<Vec>(s, input, weight, bias, output, fuse_relu);
-}
-void backward_input(const DepthwiseShape& s, const float* grad_output, const float* weight,
-                    float* grad_input) {
-  backward_input_impl<Vec>(s, grad_output, weight, grad_input);
-}
-void backward_weight(const DepthwiseShape& s, const float* input, const float* grad_output,
-                     float* grad_weight, float* grad_bias) {
-  backward_weight_impl<Vec>(s, input, grad_output, grad_weight, grad_bias);
-}
-
-}  // namespace sepnet::kernels::dw::avx512
+SEPNET_DW_DEFINE_PATH(dw, avx512, Vec)
+SEPNET_DW_DEFINE_PATH(dwn, avx512, Vec)

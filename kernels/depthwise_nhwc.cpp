@@ -1,7 +1,7 @@
 // Runtime dispatch of the channels-last depthwise kernels to the active ISA path.
 #include "kernels/depthwise_nhwc.h"
 
-#include "kernels/depthwise_nhwc_internal.h"
+#include "kernels/depthwise_internal.h"
 #include "kernels/isa.h"
 
 namespace sepnet::kernels {
@@ -30,34 +30,18 @@ Isa nhwc_isa(const DepthwiseShape& s) {
 void depthwise_conv2d_nhwc_forward(const DepthwiseShape& s, const float* input,
                                    const float* weight, const float* bias, float* output,
                                    bool fuse_relu) {
-  switch (nhwc_isa(s)) {
-    case Isa::avx512: return dwn::avx512::forward(s, input, weight, bias, output, fuse_relu);
-    case Isa::avx2: return dwn::avx2::forward(s, input, weight, bias, output, fuse_relu);
-    case Isa::scalar: break;
-  }
-  dwn::scalar::forward(s, input, weight, bias, output, fuse_relu);
+  SEPNET_DW_DISPATCH(nhwc_isa(s), dwn, forward, s, input, weight, bias, output, fuse_relu);
 }
 
 void depthwise_conv2d_nhwc_backward_input(const DepthwiseShape& s, const float* grad_output,
                                           const float* weight, float* grad_input) {
-  switch (nhwc_isa(s)) {
-    case Isa::avx512: return dwn::avx512::backward_input(s, grad_output, weight, grad_input);
-    case Isa::avx2: return dwn::avx2::backward_input(s, grad_output, weight, grad_input);
-    case Isa::scalar: break;
-  }
-  dwn::scalar::backward_input(s, grad_output, weight, grad_input);
+  SEPNET_DW_DISPATCH(nhwc_isa(s), dwn, backward_input, s, grad_output, weight, grad_input);
 }
 
 void depthwise_conv2d_nhwc_backward_weight(const DepthwiseShape& s, const float* input,
                                            const float* grad_output, float* grad_weight,
                                            float* grad_bias) {
-  switch (nhwc_isa(s)) {
-    case Isa::avx512:
-      return dwn::avx512::backward_weight(s, input, grad_output, grad_weight, grad_bias);
-    case Isa::avx2: return dwn::avx2::backward_weight(s, input, grad_output, grad_weight, grad_bias);
-    case Isa::scalar: break;
-  }
-  dwn::scalar::backward_weight(s, input, grad_output, grad_weight, grad_bias);
+  SEPNET_DW_DISPATCH(nhwc_isa(s), dwn, backward_weight, s, input, grad_output, grad_weight, grad_bias);
 }
 
 }  // namespace sepnet::kernels

@@ -99,6 +99,19 @@ inline int threads_for_rows(long rows, long work) {
   return static_cast<int>(std::min<long>(threads_for(work, 1L << 15), std::max<long>(rows, 1)));
 }
 
+// Channel blocks [c_begin, c_end) one vector at a time (c_begin a multiple of V): full blocks,
+// then a masked one if c_end is not a whole number of vectors away. body<Tail>(c, mask, lanes).
+template <class B, class F>
+inline void for_each_block(long c_begin, long c_end, F&& body) {
+  constexpr long V = static_cast<long>(B::size);
+  long c = c_begin;
+  for (; c + V <= c_end; c += V) body.template operator()<false>(c, MaskOf<B>{}, 0);
+  if (c < c_end) {
+    const int lanes = static_cast<int>(c_end - c);
+    body.template operator()<true>(c, LaneOps<B>::mask(0, lanes), lanes);
+  }
+}
+
 // Channel blocks of one pixel: full blocks 4 at a time, then single ones, then the masked
 // tail. body<U, Tail>(c, mask, lanes) handles U blocks starting at channel c.
 template <class B, class F>
@@ -216,9 +229,7 @@ void forward_rows(const Geom& g, const float* in_img, const Weights& pk, int oy,
   const long row_step = g.in_row();
   // Pointer arithmetic in long from the image base: row y0 may lie above the image.
   const float* base = in_img + static_cast<long>(y0) * row_step;
-  const long c_full = g.c / V * V;
-  const int tail = static_cast<int>(g.c - c_full);
-  const MaskOf<B> tail_mask = LaneOps<B>::mask(0, tail);
+  const MaskOf<B> tail_mask = LaneOps<B>::mask(0, g.c % V);  // the last block's lanes
   const bool prefetch = g.prefetch;
   for (int ox = 0; ox < g.ow; ox += T) {
     with_count<T>(std::min(T, g.ow - ox), [&]<int N>() {
@@ -250,8 +261,7 @@ void forward_rows(const Geom& g, const float* in_img, const Weights& pk, int oy,
                                                        Tail ? cm_tail : cm_full, wv, bias, relu, m, lanes,
                                                        out + c, g.c, g.out_row());
       };
-      for (long c = c_begin; c < std::min(c_end, c_full); c += V) block.template operator()<false>(c, MaskOf<B>{}, 0);
-      if (tail && c_end == g.c) block.template operator()<true>(c_full, tail_mask, tail);
+      for_each_block<B>(c_begin, c_end, block);
       if (prefetch) {
         // The columns of this tile in the input rows the next row block adds, and in its output
         // rows: one prefetch per 64-byte line of the channel slice.
@@ -426,7 +436,6 @@ inline void backward_input_tile(const float* const* rows, long cstep, const B* w
 template <class B, int KH, int KW, int S>
 void backward_input_row_interior(const Geom& g, const float* go_img, const Weights& pk, int y,
                                  float* gin_row, int& x_begin, int& x_end) {
-  constexpr long V = static_cast<long>(B::size);
   constexpr int T = tile_pixels<B>(), H = T / 2;
   static_assert(T % S == 0 && H % S == 0, "tiles must cover whole stride phases");
   constexpr int lo = bwd_lo_offset<KW, S>();
@@ -464,12 +473,7 @@ void backward_input_row_interior(const Geom& g, const float* go_img, const Weigh
                                                  gin_row + static_cast<long>(x0) * g.c + c);
     }
   };
-  long c = 0;
-  for (; c + V <= g.c; c += V) block.template operator()<false>(c, MaskOf<B>{}, 0);
-  if (c < g.c) {
-    const int lanes = static_cast<int>(g.c - c);
-    block.template operator()<true>(c, LaneOps<B>::mask(0, lanes), lanes);
-  }
+  for_each_block<B>(0, g.c, block);
 }
 
 using BackwardInputRowFn = void (*)(const Geom&, const float*, const Weights&, int, float*, int&, int&);
@@ -542,11 +546,10 @@ void backward_weight_pixel(const Geom& g, const float* in_img, const float* go_p
 template <class B, int KH, int KW, int S>
 void backward_weight_row_interior(const Geom& g, const float* in_img, const float* go_row, int y0,
                                   int ox_lo, int ox_hi, float* acc) {
-  constexpr long V = static_cast<long>(B::size);
   constexpr int taps = KH * KW;
   const int ki_lo = std::max(0, -y0), ki_hi = std::min(KH, g.h - y0);
   const long row_step = g.in_row();
-  auto block = [&]<bool Tail>(long c, MaskOf<B> m) {
+  auto block = [&]<bool Tail>(long c, MaskOf<B> m, int) {
     B a[taps + 1];
 #pragma GCC unroll 32
     for (int t = 0; t <= taps; ++t) a[t] = B::load_unaligned(acc + t * g.cp + c);
@@ -566,9 +569,7 @@ void backward_weight_row_interior(const Geom& g, const float* in_img, const floa
 #pragma GCC unroll 32
     for (int t = 0; t <= taps; ++t) a[t].store_unaligned(acc + t * g.cp + c);
   };
-  long c = 0;
-  for (; c + V <= g.c; c += V) block.template operator()<false>(c, MaskOf<B>{});
-  if (c < g.c) block.template operator()<true>(c, LaneOps<B>::mask(0, g.c - c));
+  for_each_block<B>(0, g.c, block);
 }
 
 using BackwardWeightRowFn = void (*)(const Geom&, const float*, const float*, int, int, int, float*);

@@ -1,14 +1,15 @@
 // Channels-last (NHWC) ops: layout conversions, conv2d (depthwise on the NHWC kernels, dense 1×1
-// as one GEMM over every pixel of the batch, anything else through NCHW) and global average
-// pooling. Batch norm's NHWC form lives with the NCHW one in batch_norm.cpp.
+// as one GEMM over every pixel of the batch (linear's, core/ops/linear_rows.h), anything else
+// through NCHW) and global average pooling. Batch norm's NHWC form lives with the NCHW one in
+// batch_norm.cpp.
 #include <string>
 
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/ops/check.h"
+#include "core/ops/linear_rows.h"
 #include "kernels/depthwise_nhwc.h"
 #include "kernels/eltwise.h"
-#include "kernels/gemm.h"
 #include "kernels/layout.h"
 
 namespace sepnet::ops {
@@ -73,52 +74,6 @@ Tensor depthwise_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias,
 }
 }  // namespace
 
-namespace {
-// A 1×1 conv over channels-last pixels is one GEMM over the whole batch: Y [N·H·W, C_out] =
-// X [N·H·W, C_in] · Wᵀ (+ bias); backward dX = dY · W, dW += dYᵀ · X. (As reshape + linear it
-// cost two extra copies of the activation gradient per layer, in the reshapes' backward.)
-Tensor pointwise_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias) {
-  const int rows = static_cast<int>(x.dim(0) * x.dim(1) * x.dim(2));
-  const int c_in = static_cast<int>(x.dim(3)), c_out = static_cast<int>(weight.dim(0));
-  auto xi = x.impl_ptr(), wi = weight.impl_ptr(), bi = bias.impl_ptr();
-  Tensor y = make_result({x.dim(0), x.dim(1), x.dim(2), c_out}, {x, weight, bias}, [=](TensorImpl& self) {
-    const float* gy = self.grad->data();
-    if (xi->requires_grad) {  // beta 0 on a fresh gradient: no zero-fill, no read
-      bool accumulate;
-      float* gx = xi->grad_data_for_write(accumulate);
-      kernels::sgemm(false, false, rows, c_in, c_out, 1.0f, gy, c_out, wi->data(), c_in, accumulate ? 1.0f : 0.0f,
-                     gx, c_in);
-    }
-    if (wi->requires_grad) {
-      float* gw = wi->grad_data();
-      if (c_out > c_in) {
-        // dWᵀ = Xᵀ·dY puts the wider channel count on the GEMM's vector (N) side: 8→16 over
-        // 131072 pixels 1239 → 536 µs (the C_in = 8 columns of dYᵀ·X half-fill a vector).
-        Tensor gwt = Tensor::empty({c_in, c_out});
-        kernels::sgemm(true, false, c_in, c_out, rows, 1.0f, xi->data(), c_in, gy, c_out, 0.0f, gwt.data(), c_out);
-        for (int o = 0; o < c_out; ++o)
-          for (int i = 0; i < c_in; ++i) gw[static_cast<long>(o) * c_in + i] += gwt.data()[static_cast<long>(i) * c_out + o];
-      } else {
-        kernels::sgemm(true, false, c_out, c_in, rows, 1.0f, gy, c_out, xi->data(), c_in, 1.0f, gw, c_in);
-      }
-    }
-    if (bi && bi->requires_grad) {
-      float* gb = bi->grad_data();
-      for (long r = 0; r < rows; ++r)
-        for (int j = 0; j < c_out; ++j) gb[j] += gy[r * c_out + j];
-    }
-  });
-  kernels::sgemm(false, true, rows, c_out, c_in, 1.0f, x.data(), c_in, weight.data(), c_in, 0.0f, y.data(), c_out);
-  if (bias.defined()) {
-    const float* b = bias.data();
-    float* yp = y.data();
-    for (long r = 0; r < rows; ++r)
-      for (int j = 0; j < c_out; ++j) yp[r * c_out + j] += b[j];
-  }
-  return y;
-}
-}  // namespace
-
 Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int pad, int groups) {
   const std::string op = "conv2d_nhwc";
   detail::require_ndim(op, "input", x, 4);
@@ -135,7 +90,9 @@ Tensor conv2d_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, in
     detail::shape_error(op, "bias must be [" + std::to_string(c_out) + "], got " + shape_to_string(bias.shape()));
   if (groups == c_in && c_out == c_in && c_in > 1) return depthwise_nhwc(x, weight, bias, stride, pad);
   if (groups == 1 && weight.dim(2) == 1 && weight.dim(3) == 1 && stride == 1 && pad == 0)
-    return pointwise_nhwc(x, weight, bias);
+    // A 1×1 conv over channels-last pixels is one GEMM over the whole batch, [N·H·W × C_in]·Wᵀ.
+    return detail::linear_rows(x, static_cast<int>(x.dim(0) * h * w), static_cast<int>(c_in), weight,
+                               static_cast<int>(c_out), bias, {x.dim(0), h, w, c_out});
   // Anything else (MobileNet's 3-channel stem): the NCHW kernels between two layout conversions.
   return to_channels_last(conv2d(to_channels_first(x), weight, bias, stride, pad, groups));
 }
