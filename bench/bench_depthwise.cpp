@@ -51,6 +51,16 @@ const Case kCases[] = {
     {{1, 256, 28, 28, 3, 3, 1, 1}, "mobilenet"},
     {{1, 512, 14, 14, 3, 3, 1, 1}, "mobilenet"},
     {{1, 1024, 7, 7, 3, 3, 1, 1}, "mobilenet"},
+    // Channel-pitch study (sepnet NHWC forward only): the late MobileNet shapes with 16 channels
+    // fewer / more. A power-of-two channel count puts a channel block's pixels 1–4 KiB apart,
+    // so its lines crowd a few L1 sets; these rows show what a padded pixel pitch would buy
+    // (docs/depthwise.md, "Channel pitch").
+    {{1, 1008, 7, 7, 3, 3, 1, 1}, "pitch"},
+    {{1, 1040, 7, 7, 3, 3, 1, 1}, "pitch"},
+    {{1, 496, 14, 14, 3, 3, 1, 1}, "pitch"},
+    {{1, 528, 14, 14, 3, 3, 1, 1}, "pitch"},
+    {{1, 240, 28, 28, 3, 3, 1, 1}, "pitch"},
+    {{1, 272, 28, 28, 3, 3, 1, 1}, "pitch"},
     // MNIST-sized LeNet-style depthwise layers, batch 64, 5×5, no padding
     {{64, 1, 28, 28, 5, 5, 1, 0}, "mnist"},
     {{64, 6, 12, 12, 5, 5, 1, 0}, "mnist"},
@@ -216,6 +226,11 @@ void register_all() {
       };
       // "sepnet" = the layout sepnet's models run the shape in (MobileNet: NHWC, the MNIST
       // networks: NCHW); the other layout is reported beside it as sepnet_nchw / sepnet_nhwc.
+      if (std::string(c.family) == "pitch") {
+        add("dwconv/sepnet/" + tail,
+            [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::forward, Layout::nhwc); });
+        continue;
+      }
       const bool mobilenet = std::string(c.family) == "mobilenet";
       const Layout main = mobilenet ? Layout::nhwc : Layout::nchw;
       const Layout other = mobilenet ? Layout::nchw : Layout::nhwc;
