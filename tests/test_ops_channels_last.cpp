@@ -92,8 +92,11 @@ TEST_CASE("conv2d_nhwc equals conv2d on transposed tensors and passes finite dif
 TEST_CASE("conv2d_nchw_to_nhwc equals conv2d then to_channels_last and passes finite differences",
           "[nhwc][conv2d][grad]") {
   Rng rng(7);
+  // 3 and 1 input channels run the direct stem kernel (kernels/conv_stem.h), 2 the im2col GEMM.
+  for (int c_in : {3, 1, 2})
   for (bool bias : {true, false}) {
-    Tensor x = leaf(random_tensor({2, 3, 9, 8}, rng)), w = leaf(random_tensor({5, 3, 3, 3}, rng));
+    INFO("c_in=" << c_in);
+    Tensor x = leaf(random_tensor({2, c_in, 9, 8}, rng)), w = leaf(random_tensor({5, c_in, 3, 3}, rng));
     Tensor b = bias ? leaf(random_tensor({5}, rng)) : Tensor();
     require_close(ops::to_channels_last(ops::conv2d(x, w, b, 2, 1)), ops::conv2d_nchw_to_nhwc(x, w, b, 2, 1), 1e-5);
     std::vector<Tensor> inputs{x, w};

@@ -13,6 +13,7 @@
 #include "core/ops.h"
 #include "core/ops/check.h"
 #include "kernels/conv_direct.h"
+#include "kernels/conv_stem.h"
 #include "kernels/depthwise.h"
 #include "kernels/eltwise.h"
 #include "kernels/gemm.h"
@@ -305,15 +306,24 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
 
 Tensor conv2d_nchw_to_nhwc(const Tensor& x, const Tensor& weight, const Tensor& bias, int stride, int pad) {
   const ConvParams p = check_conv(x, weight, bias, stride, pad, 1);
+  // 1 or 3 input channels, 3×3 (MobileNet's stem): the direct kernel (kernels/conv_stem.h);
+  // anything else, or the image's own gradient, through im2col and a GEMM that writes NHWC.
+  const kernels::StemConvShape ss{p.batch, p.in_channels, p.in_h, p.in_w, p.out_channels,
+                                  p.kernel_h, p.kernel_w, stride, pad};
+  const bool direct = kernels::stem_conv2d_suits(ss);
   auto xi = x.impl_ptr(), wi = weight.impl_ptr(), bi = bias.impl_ptr();
   Tensor y = make_result({p.batch, p.out_h(), p.out_w(), p.out_channels}, {x, weight, bias},
-                         [p, xi, wi, bi](TensorImpl& self) {
-                           conv_backward_gemm(p, xi->data(), wi->data(), self.grad->data(),
-                                              xi->requires_grad ? xi->grad_data() : nullptr,
-                                              wi->requires_grad ? wi->grad_data() : nullptr,
-                                              bi && bi->requires_grad ? bi->grad_data() : nullptr, true);
+                         [p, ss, direct, xi, wi, bi](TensorImpl& self) {
+                           float* gx = xi->requires_grad ? xi->grad_data() : nullptr;
+                           float* gw = wi->requires_grad ? wi->grad_data() : nullptr;
+                           float* gb = bi && bi->requires_grad ? bi->grad_data() : nullptr;
+                           if (!direct) return conv_backward_gemm(p, xi->data(), wi->data(), self.grad->data(), gx, gw, gb, true);
+                           if (gx) conv_backward_gemm(p, xi->data(), wi->data(), self.grad->data(), gx, nullptr, nullptr, true);
+                           if (gw || gb) kernels::stem_conv2d_backward_weight(ss, xi->data(), self.grad->data(), gw, gb);
                          });
-  conv_forward_gemm(p, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr, y.data(), true);
+  const float* b = bias.defined() ? bias.data() : nullptr;
+  if (direct) kernels::stem_conv2d_forward(ss, x.data(), weight.data(), b, y.data());
+  else conv_forward_gemm(p, x.data(), weight.data(), b, y.data(), true);
   return y;
 }
 

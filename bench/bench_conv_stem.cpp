@@ -1,0 +1,103 @@
+// The stem convolution (few input channels, NCHW image in, NHWC out) at MobileNet v1's stem
+// shapes: sepnet's direct kernel (forward, weight gradient) beside oneDNN's convolution in its
+// preferred layouts (forward, primitive time only), in the same run.
+// Names: stemconv/<impl>/<N>x<Cin>x<H>x<W>/o<Cout>s<S>/threads:<T>, stemconv_bwd_weight/sepnet/...
+// Counters: FLOPS (2·MACs) and pct_peak (of the measured FMA peak).
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <string>
+
+#include "bench_common.h"
+#include "kernels/conv_stem.h"
+#include "kernels/machine_probe.h"
+#include "roofline_context.h"
+
+using sepnet::bench::random_buffer;
+using sepnet::kernels::StemConvShape;
+
+namespace {
+
+const StemConvShape kCases[] = {
+    {1, 3, 224, 224, 32, 3, 3, 2, 1},  // α = 1, 224²
+    {8, 3, 128, 128, 16, 3, 3, 2, 1},  // α = 0.5, 128², batch 8
+    {32, 3, 128, 128, 8, 3, 3, 2, 1},  // α = 0.25, 128², batch 32
+};
+
+std::string shape_name(const StemConvShape& s) {
+  return fmt::format("{}x{}x{}x{}/o{}s{}", s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.stride);
+}
+
+void set_counters(benchmark::State& state, const StemConvShape& s, int threads) {
+  const double flops = 2.0 * s.batch * s.out_channels * s.out_h() * s.out_w() * s.in_channels * s.kernel_h * s.kernel_w;
+  const double peak = sepnet::kernels::measure_peak_gflops(threads) * 1e9;
+  using benchmark::Counter;
+  state.counters["FLOPS"] = Counter(flops, Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = Counter(flops / peak * 100.0, Counter::kIsIterationInvariantRate);
+}
+
+void bench_sepnet(benchmark::State& state, StemConvShape s, int threads, bool weight_gradient) {
+  omp_set_num_threads(threads);
+  const long in_n = static_cast<long>(s.batch) * s.in_channels * s.in_h * s.in_w;
+  const long out_n = static_cast<long>(s.batch) * s.out_channels * s.out_h() * s.out_w();
+  const long w_n = static_cast<long>(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
+  auto input = random_buffer(in_n, 1), weight = random_buffer(w_n, 2), bias = random_buffer(s.out_channels, 3),
+       grad_out = random_buffer(out_n, 4);
+  sepnet::bench::AlignedVector output(out_n), grad_w(w_n, 0.0f), grad_b(s.out_channels, 0.0f);
+  for (auto _ : state) {
+    if (weight_gradient)
+      sepnet::kernels::stem_conv2d_backward_weight(s, input.data(), grad_out.data(), grad_w.data(), grad_b.data());
+    else
+      sepnet::kernels::stem_conv2d_forward(s, input.data(), weight.data(), bias.data(), output.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, s, threads);
+}
+
+#ifdef SEPNET_HAVE_ONEDNN
+void bench_onednn(benchmark::State& state, StemConvShape s, int threads) {
+  omp_set_num_threads(threads);
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  auto src_md = memory::desc({s.batch, s.in_channels, s.in_h, s.in_w}, dt::f32, tag::any);
+  auto wei_md = memory::desc({s.out_channels, s.in_channels, s.kernel_h, s.kernel_w}, dt::f32, tag::any);
+  auto bias_md = memory::desc({s.out_channels}, dt::f32, tag::x);
+  auto dst_md = memory::desc({s.batch, s.out_channels, s.out_h(), s.out_w()}, dt::f32, tag::any);
+  sepnet::bench::time_onednn_convolution(
+      state, convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, wei_md,
+                                       bias_md, dst_md, {s.stride, s.stride}, {s.pad, s.pad}, {s.pad, s.pad}));
+  set_counters(state, s, threads);
+}
+#endif
+
+const bool registered = [] {
+  for (const auto& s : kCases)
+    for (int threads : {1, 2}) {
+      const std::string suffix = fmt::format("/{}/threads:{}", shape_name(s), threads);
+      benchmark::RegisterBenchmark(("stemconv/sepnet" + suffix).c_str(), bench_sepnet, s, threads, false)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+#ifdef SEPNET_HAVE_ONEDNN
+      benchmark::RegisterBenchmark(("stemconv/onednn" + suffix).c_str(), bench_onednn, s, threads)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+#endif
+      benchmark::RegisterBenchmark(("stemconv_bwd_weight/sepnet" + suffix).c_str(), bench_sepnet, s, threads, true)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  return true;
+}();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sepnet::bench::add_roofline_context();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
