@@ -19,7 +19,7 @@ using namespace sepnet;
 
 namespace {
 
-const std::set<std::string> kFamilies{"gemm", "conv_direct", "im2col", "col2im", "depthwise", "pointwise",
+const std::set<std::string> kFamilies{"gemm", "conv_direct", "conv_stem", "im2col", "col2im", "depthwise", "pointwise",
                                       "maxpool",   "batchnorm", "relu",   "log_softmax"};
 
 std::set<std::string> families_of(const std::vector<bench::KernelCase>& cases) {
@@ -98,6 +98,7 @@ TEST_CASE("kernel_bench: case lists cover every family, quick set is a subset", 
                          "depthwise/backward_input/1x28x28 k5 s1 p0 b64", "pointwise/forward/1024->1024 @7x7 b1",
                          "pointwise/forward/1->6 @24x24 b64", "maxpool/forward/64x6x24x24 k2 s2",
                          "batchnorm/backward/64x16x8x8", "im2col/im2col/3x224x224 k3 s2 p1 MobileNet conv1",
+                         "conv_stem/forward/3->32 @224x224 k3 s2 p1 b1 MobileNet a1",
                          "col2im/col2im_accumulate/6x12x12 k5 s1 p0 MNIST conv2", "log_softmax/forward/64x10"})
     CHECK(ids.count(id) == 1);
 }

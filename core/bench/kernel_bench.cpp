@@ -27,6 +27,7 @@
 #include "kernels/parallel.h"
 #include "kernels/pointwise.h"
 #include "kernels/conv_direct.h"
+#include "kernels/conv_stem.h"
 #include "kernels/pool.h"
 
 namespace sepnet::bench {
@@ -170,6 +171,30 @@ void add_depthwise(std::vector<KernelCase>& cases, const kernels::DepthwiseShape
 
 kernels::DepthwiseShape depthwise_shape(int batch, int channels, int size, int kernel, int stride, int pad) {
   return kernels::DepthwiseShape{batch, channels, size, size, kernel, kernel, stride, pad};
+}
+
+// ---------------------------------------------------------------- stem convolution (NCHW in, NHWC out)
+void add_conv_stem(std::vector<KernelCase>& cases, const kernels::StemConvShape& s, const std::string& note,
+                   bool quick) {
+  const double in = double(s.batch) * s.in_channels * s.in_h * s.in_w;
+  const double out = double(s.batch) * s.out_channels * s.out_h() * s.out_w();
+  const double w = double(s.out_channels) * s.in_channels * s.kernel_h * s.kernel_w;
+  const double flops = 2.0 * out * s.in_channels * s.kernel_h * s.kernel_w;
+  const std::string shape = fmt::format("{}->{} @{}x{} k{} s{} p{} b{} {}", s.in_channels, s.out_channels, s.in_h,
+                                        s.in_w, s.kernel_h, s.stride, s.pad, s.batch, note);
+  add(cases, "conv_stem", "forward", shape, flops, 4.0 * (in + out + w), quick, with_arena([=](Arena& arena) {
+        const float* x = arena.floats(size_t(in));
+        const float* wt = arena.floats(size_t(w));
+        float* y = arena.floats(size_t(out));
+        return [=] { kernels::stem_conv2d_forward(s, x, wt, nullptr, y); };
+      }));
+  add(cases, "conv_stem", "backward_weight", shape, flops, 4.0 * (in + out + 2 * w), false,
+      with_arena([=](Arena& arena) {
+        const float* x = arena.floats(size_t(in));
+        const float* gy = arena.floats(size_t(out));
+        float* gw = arena.floats(size_t(w));
+        return [=] { kernels::stem_conv2d_backward_weight(s, x, gy, gw, nullptr); };
+      }));
 }
 
 // ---------------------------------------------------------------- direct (few-channel) convolution
@@ -396,6 +421,10 @@ std::vector<KernelCase> kernel_cases(bool quick) {
   add_conv_direct(all, kernels::DirectConvShape{64, 1, 28, 28, 6, 5, 5, 0}, "cnn conv1", true);
   add_conv_direct(all, kernels::DirectConvShape{64, 6, 12, 12, 16, 5, 5, 0}, "cnn conv2", false);
   add_conv_direct(all, kernels::DirectConvShape{64, 6, 12, 12, 6, 5, 5, 0}, "dw conv2 (6->6)", false);
+
+  // MobileNet's stem (3 -> 32·α channels, 3×3 stride 2), as its channels-last form runs it.
+  add_conv_stem(all, kernels::StemConvShape{1, 3, 224, 224, 32, 3, 3, 2, 1}, "MobileNet a1", true);
+  add_conv_stem(all, kernels::StemConvShape{32, 3, 128, 128, 8, 3, 3, 2, 1}, "MobileNet a0.25", false);
 
   add_im2col(all, kernels::ConvGeometry{1, 28, 28, 5, 5, 1, 0}, "MNIST conv1", true);
   add_im2col(all, kernels::ConvGeometry{6, 12, 12, 5, 5, 1, 0}, "MNIST conv2", false);
