@@ -54,7 +54,7 @@ const Case kCases[] = {
     // Channel-pitch study (sepnet NHWC forward only): the late MobileNet shapes with 16 channels
     // fewer / more. A power-of-two channel count puts a channel block's pixels 1–4 KiB apart,
     // so its lines crowd a few L1 sets; these rows show what a padded pixel pitch would buy
-    // (docs/depthwise.md, "Channel pitch").
+    // (docs/depthwise.md, session 6, "7×7×1024 — channel pitch").
     {{1, 1008, 7, 7, 3, 3, 1, 1}, "pitch"},
     {{1, 1040, 7, 7, 3, 3, 1, 1}, "pitch"},
     {{1, 496, 14, 14, 3, 3, 1, 1}, "pitch"},
