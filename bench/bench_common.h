@@ -65,6 +65,23 @@ inline void time_onednn_convolution(benchmark::State& state, const dnnl::convolu
   }
   state.SetLabel(pd.impl_info_str());
 }
+
+// Times oneDNN's forward convolution of an N×C_in×H×W input by C_out filters of KH×KW (stride,
+// symmetric pad, bias), every tensor in the layout oneDNN prefers (format `any`).
+inline void time_onednn_convolution(benchmark::State& state, int batch, int in_channels, int in_h, int in_w,
+                                    int out_channels, int kernel_h, int kernel_w, int stride, int pad) {
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  const int out_h = (in_h + 2 * pad - kernel_h) / stride + 1, out_w = (in_w + 2 * pad - kernel_w) / stride + 1;
+  auto src_md = memory::desc({batch, in_channels, in_h, in_w}, dt::f32, tag::any);
+  auto wei_md = memory::desc({out_channels, in_channels, kernel_h, kernel_w}, dt::f32, tag::any);
+  auto bias_md = memory::desc({out_channels}, dt::f32, tag::x);
+  auto dst_md = memory::desc({batch, out_channels, out_h, out_w}, dt::f32, tag::any);
+  time_onednn_convolution(state, convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                           src_md, wei_md, bias_md, dst_md, {stride, stride},
+                                                           {pad, pad}, {pad, pad}));
+}
 #endif
 
 }  // namespace sepnet::bench

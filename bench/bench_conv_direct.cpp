@@ -72,16 +72,8 @@ void bench_sepnet(benchmark::State& state, DirectConvShape s, int threads, Pass 
 #ifdef SEPNET_HAVE_ONEDNN
 void bench_onednn(benchmark::State& state, DirectConvShape s, int threads) {
   omp_set_num_threads(threads);
-  using namespace dnnl;
-  using tag = memory::format_tag;
-  using dt = memory::data_type;
-  auto src_md = memory::desc({s.batch, s.in_channels, s.in_h, s.in_w}, dt::f32, tag::any);
-  auto wei_md = memory::desc({s.out_channels, s.in_channels, s.kernel_h, s.kernel_w}, dt::f32, tag::any);
-  auto bias_md = memory::desc({s.out_channels}, dt::f32, tag::x);
-  auto dst_md = memory::desc({s.batch, s.out_channels, s.out_h(), s.out_w()}, dt::f32, tag::any);
-  sepnet::bench::time_onednn_convolution(
-      state, convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, src_md, wei_md,
-                                       bias_md, dst_md, {1, 1}, {s.pad, s.pad}, {s.pad, s.pad}));
+  sepnet::bench::time_onednn_convolution(state, s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel_h,
+                                         s.kernel_w, 1, s.pad);
   set_counters(state, s, threads);
 }
 #endif
