@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "kernels/conv_direct.h"
-#include "kernels/machine_probe.h"
 #include "bench_common.h"
 #include "roofline_context.h"
 
@@ -33,12 +32,8 @@ std::string shape_name(const DirectConvShape& s) {
 }
 
 void set_counters(benchmark::State& state, const DirectConvShape& s, int threads) {
-  const double flops = 2.0 * s.batch * s.out_channels * s.out_h() * s.out_w() * s.in_channels * s.kernel_h *
-                       s.kernel_w;
-  const double peak = sepnet::kernels::measure_peak_gflops(threads) * 1e9;
-  using benchmark::Counter;
-  state.counters["FLOPS"] = Counter(flops, Counter::kIsIterationInvariantRate);
-  state.counters["pct_peak"] = Counter(flops / peak * 100.0, Counter::kIsIterationInvariantRate);
+  sepnet::bench::set_flop_counters(
+      state, 2.0 * s.batch * s.out_channels * s.out_h() * s.out_w() * s.in_channels * s.kernel_h * s.kernel_w, threads);
 }
 
 enum class Pass { forward, backward_input, backward_weight };
@@ -99,11 +94,4 @@ const bool registered = [] {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  sepnet::bench::add_roofline_context();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return sepnet::bench::run_benchmarks(argc, argv); }

@@ -11,7 +11,6 @@
 
 #include "bench_common.h"
 #include "kernels/conv_stem.h"
-#include "kernels/machine_probe.h"
 #include "roofline_context.h"
 
 using sepnet::bench::random_buffer;
@@ -30,11 +29,8 @@ std::string shape_name(const StemConvShape& s) {
 }
 
 void set_counters(benchmark::State& state, const StemConvShape& s, int threads) {
-  const double flops = 2.0 * s.batch * s.out_channels * s.out_h() * s.out_w() * s.in_channels * s.kernel_h * s.kernel_w;
-  const double peak = sepnet::kernels::measure_peak_gflops(threads) * 1e9;
-  using benchmark::Counter;
-  state.counters["FLOPS"] = Counter(flops, Counter::kIsIterationInvariantRate);
-  state.counters["pct_peak"] = Counter(flops / peak * 100.0, Counter::kIsIterationInvariantRate);
+  sepnet::bench::set_flop_counters(
+      state, 2.0 * s.batch * s.out_channels * s.out_h() * s.out_w() * s.in_channels * s.kernel_h * s.kernel_w, threads);
 }
 
 void bench_sepnet(benchmark::State& state, StemConvShape s, int threads, bool weight_gradient) {
@@ -85,11 +81,4 @@ const bool registered = [] {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  sepnet::bench::add_roofline_context();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return sepnet::bench::run_benchmarks(argc, argv); }

@@ -19,4 +19,24 @@ inline void add_roofline_context() {
   }
 }
 
+// The FLOPS counter (2·MACs per second) and pct_peak (of the measured FMA peak of `threads`),
+// for `flops` floating-point operations per iteration.
+inline void set_flop_counters(benchmark::State& state, double flops, int threads) {
+  const double peak = kernels::measure_peak_gflops(threads) * 1e9;
+  using benchmark::Counter;
+  state.counters["FLOPS"] = Counter(flops, Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = Counter(flops / peak * 100.0, Counter::kIsIterationInvariantRate);
+}
+
+// main() of a benchmark program whose cases registered themselves: the roofline context first
+// (its probes must not run inside a measurement), then the benchmarks.
+inline int run_benchmarks(int argc, char** argv) {
+  add_roofline_context();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
+
 }  // namespace sepnet::bench
