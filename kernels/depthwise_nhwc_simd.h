@@ -607,44 +607,17 @@ void backward_weight_pixel(const Geom& g, const float* in_img, const float* go_p
 
 // Interior pixels [ox_lo, ox_hi) of output row oy, one channel block at a time, KH·KW + 1
 // accumulators in registers across the row.
-template <class B, int KH, int KW, int S>
+// Sliding (stride 1): a row of output pixels reads each input row as a sliding window — pixel
+// ox + 1 needs the window of ox shifted by one column — so each kernel row keeps its KW input
+// vectors in registers and loads one new vector per pixel: KH + 1 loads per KH·KW FMAs instead
+// of KH·KW + 1 (3×3: 4 instead of 10). Same-run A/B against the per-pixel loads (1 thread):
+// 1x32x112x112 64.5 → 56.8 µs, 1x256x28x28 47.3 → 42.5, 56² and 14² within noise. (Tiles of 4,
+// 8 or 16 pixels with channel blocks inner, as the forward does, measured no better; a 5×5
+// window would not fit the registers.)
+template <class B, int KH, int KW, int S, bool Sliding>
 void backward_weight_row_interior(const Geom& g, const float* in_img, const float* go_row, int y0,
                                   int ox_lo, int ox_hi, float* acc) {
-  constexpr int taps = KH * KW;
-  const int ki_lo = std::max(0, -y0), ki_hi = std::min(KH, g.h - y0);
-  const long row_step = g.in_row();
-  auto block = [&]<bool Tail>(long c, MaskOf<B> m, int) {
-    B a[taps + 1];
-#pragma GCC unroll 32
-    for (int t = 0; t <= taps; ++t) a[t] = B::load_unaligned(acc + t * g.cp + c);
-    const float* base = in_img + static_cast<long>(y0) * row_step + c;
-    for (int ox = ox_lo; ox < ox_hi; ++ox) {
-      const B gv = load_c<B, Tail>(go_row + static_cast<long>(ox) * g.c + c, m);
-      a[taps] += gv;
-      const float* px = base + static_cast<long>(ox * S - g.p) * g.c;
-#pragma GCC unroll 8
-      for (int ki = 0; ki < KH; ++ki) {
-        if (ki < ki_lo || ki >= ki_hi) continue;
-#pragma GCC unroll 8
-        for (int kj = 0; kj < KW; ++kj)
-          a[ki * KW + kj] = fma(load_c<B, Tail>(px + ki * row_step + kj * g.c, m), gv, a[ki * KW + kj]);
-      }
-    }
-#pragma GCC unroll 32
-    for (int t = 0; t <= taps; ++t) a[t].store_unaligned(acc + t * g.cp + c);
-  };
-  for_each_block<B>(0, g.c, block);
-}
-
-// Stride 1: a row of output pixels reads each input row as a sliding window — pixel ox + 1 needs
-// the window of ox shifted by one column — so each kernel row keeps its KW input vectors in
-// registers and loads one new vector per pixel: KH + 1 loads per KH·KW FMAs instead of
-// KH·KW + 1 (3×3: 4 instead of 10). Same-run A/B against the per-pixel loads (1 thread):
-// 1x32x112x112 64.5 → 56.8 µs, 1x256x28x28 47.3 → 42.5, 56² and 14² within noise. (Tiles of 4,
-// 8 or 16 pixels with channel blocks inner, as the forward does, measured no better.)
-template <class B, int KH, int KW>
-void backward_weight_row_sliding(const Geom& g, const float* in_img, const float* go_row, int y0, int ox_lo,
-                                 int ox_hi, float* acc) {
+  static_assert(!Sliding || S == 1, "the window slides by one column per pixel");
   constexpr int taps = KH * KW;
   if (ox_hi <= ox_lo) return;
   const int ki_lo = std::max(0, -y0), ki_hi = std::min(KH, g.h - y0);
@@ -653,25 +626,32 @@ void backward_weight_row_sliding(const Geom& g, const float* in_img, const float
     B a[taps + 1];
 #pragma GCC unroll 32
     for (int t = 0; t <= taps; ++t) a[t] = B::load_unaligned(acc + t * g.cp + c);
-    const float* base = in_img + static_cast<long>(y0) * row_step + c + static_cast<long>(ox_lo - g.p) * g.c;
+    const float* base = in_img + static_cast<long>(y0) * row_step + c + static_cast<long>(ox_lo * S - g.p) * g.c;
     B win[KH][KW];
+    if constexpr (Sliding) {
 #pragma GCC unroll 8
-    for (int ki = 0; ki < KH; ++ki)
+      for (int ki = 0; ki < KH; ++ki)
 #pragma GCC unroll 8
-      for (int kj = 0; kj < KW - 1; ++kj)
-        win[ki][kj + 1] = ki >= ki_lo && ki < ki_hi ? load_c<B, Tail>(base + ki * row_step + kj * g.c, m) : B(0.0f);
+        for (int kj = 0; kj < KW - 1; ++kj)
+          win[ki][kj + 1] = ki >= ki_lo && ki < ki_hi ? load_c<B, Tail>(base + ki * row_step + kj * g.c, m) : B(0.0f);
+    }
     for (int ox = ox_lo; ox < ox_hi; ++ox) {
       const B gv = load_c<B, Tail>(go_row + static_cast<long>(ox) * g.c + c, m);
       a[taps] += gv;
-      const float* px = base + static_cast<long>(ox - ox_lo) * g.c;
+      const float* px = base + static_cast<long>((ox - ox_lo) * S) * g.c;
 #pragma GCC unroll 8
       for (int ki = 0; ki < KH; ++ki) {
         if (ki < ki_lo || ki >= ki_hi) continue;
+        if constexpr (Sliding) {
 #pragma GCC unroll 8
-        for (int kj = 0; kj < KW - 1; ++kj) win[ki][kj] = win[ki][kj + 1];
-        win[ki][KW - 1] = load_c<B, Tail>(px + ki * row_step + (KW - 1) * g.c, m);
+          for (int kj = 0; kj < KW - 1; ++kj) win[ki][kj] = win[ki][kj + 1];
+          win[ki][KW - 1] = load_c<B, Tail>(px + ki * row_step + (KW - 1) * g.c, m);
+        }
 #pragma GCC unroll 8
-        for (int kj = 0; kj < KW; ++kj) a[ki * KW + kj] = fma(win[ki][kj], gv, a[ki * KW + kj]);
+        for (int kj = 0; kj < KW; ++kj) {
+          const B in = Sliding ? win[ki][kj] : load_c<B, Tail>(px + ki * row_step + kj * g.c, m);
+          a[ki * KW + kj] = fma(in, gv, a[ki * KW + kj]);
+        }
       }
     }
 #pragma GCC unroll 32
@@ -684,10 +664,10 @@ using BackwardWeightRowFn = void (*)(const Geom&, const float*, const float*, in
 
 template <class B>
 BackwardWeightRowFn backward_weight_row_fn(const Geom& g) {
-  if (g.kh == 3 && g.kw == 3 && g.s == 1) return backward_weight_row_sliding<B, 3, 3>;
-  if (g.kh == 3 && g.kw == 3 && g.s == 2) return backward_weight_row_interior<B, 3, 3, 2>;
-  if (g.kh == 5 && g.kw == 5 && g.s == 1) return backward_weight_row_interior<B, 5, 5, 1>;  // a 5×5 window would not fit the registers
-  if (g.kh == 5 && g.kw == 5 && g.s == 2) return backward_weight_row_interior<B, 5, 5, 2>;
+  if (g.kh == 3 && g.kw == 3 && g.s == 1) return backward_weight_row_interior<B, 3, 3, 1, true>;
+  if (g.kh == 3 && g.kw == 3 && g.s == 2) return backward_weight_row_interior<B, 3, 3, 2, false>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 1) return backward_weight_row_interior<B, 5, 5, 1, false>;
+  if (g.kh == 5 && g.kw == 5 && g.s == 2) return backward_weight_row_interior<B, 5, 5, 2, false>;
   return nullptr;
 }
 
