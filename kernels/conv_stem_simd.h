@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/conv_interior.h"
 #include "kernels/conv_stem.h"
 #include "kernels/parallel.h"
 #include "kernels/simd_lane_ops.h"
@@ -56,11 +57,7 @@ inline B load_block(const float* p, int lanes) {
 
 // Output pixels of one row whose window lies inside the image: [ox_lo, ox_hi).
 inline void interior_columns(const StemConvShape& s, int& ox_lo, int& ox_hi) {
-  const int ow = s.out_w();
-  ox_lo = std::min(ow, (s.pad + s.stride - 1) / s.stride);
-  const int last = s.in_w - K + s.pad;  // largest ox·S allowed
-  ox_hi = last < 0 ? 0 : std::min(ow, last / s.stride + 1);
-  if (ox_hi < ox_lo) ox_hi = ox_lo;
+  interior_output_columns(s.in_w, K, s.stride, s.pad, s.out_w(), ox_lo, ox_hi);
 }
 
 // ---- forward ---------------------------------------------------------------------------------

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "kernels/cache_info.h"
+#include "kernels/conv_interior.h"
 #include "kernels/depthwise_nhwc.h"
 #include "kernels/parallel.h"
 #include "kernels/simd_lane_ops.h"
@@ -172,7 +173,7 @@ void forward_pixel(const Geom& g, const float* in_img, const Weights& pk, int oy
 // input row y0 of the first output row (possibly outside the image, never dereferenced then),
 // column ox0·S − pad, channel c; input rows i (relative to y0) outside [in_lo, in_hi) are
 // skipped. Each input row is loaded once and feeds every output row whose kernel covers it
-// (R = 2 at stride 1 loads 4 rows instead of 6). Checked: border tiles load column x of the span
+// (R = 3 at stride 1 loads 5 rows instead of 9). Checked: border tiles load column x of the span
 // with mask cm[x], empty outside the image (a masked load reads zeros, touches no memory).
 template <class B, int KH, int KW, int S, int T, int R, bool Tail, bool Checked>
 inline void forward_tile(const float* row0, long row_step, long cstep, int in_lo, int in_hi,
@@ -345,10 +346,7 @@ ForwardRows forward_row_fn(const Geom& g) {
 
 // Interior output columns: every tap column x = ox·S − pad + kj inside [0, W).
 inline void interior_columns(const Geom& g, int& ox_lo, int& ox_hi) {
-  ox_lo = std::min(g.ow, (g.p + g.s - 1) / g.s);
-  const int last = g.w - g.kw + g.p;  // largest ox·S allowed
-  ox_hi = last < 0 ? 0 : std::min(g.ow, last / g.s + 1);
-  if (ox_hi < ox_lo) ox_hi = ox_lo;
+  interior_output_columns(g.w, g.kw, g.s, g.p, g.ow, ox_lo, ox_hi);
 }
 
 // Channel slices per row block when there are fewer than 8 row blocks per thread: then ≥ 32
@@ -361,25 +359,41 @@ inline long channel_slices(long rows, long blocks, int threads) {
   return (blocks + per_slice - 1) / per_slice;
 }
 
+// How a forward pass is split. Work items: blocks of R rows (R = rows per register tile) ×
+// channel slices. Few rows (7×7, 14×14 planes at batch 1) are also split along channels, so
+// two threads get equal shares — except when accumulating, where two threads adding into halves
+// of the same pixels ran 2× slower (1x256x28x28 input gradient at 2 threads: 25 → 57 µs).
+struct ForwardPlan {
+  ForwardRowFn row_fn;
+  int rows;          // output rows per register tile
+  long row_blocks;   // per image
+  int threads;
+  long slices, per_slice;  // channel slices per row block, channels per slice
+};
+
+template <class B>
+ForwardPlan forward_plan(const Geom& g) {
+  const ForwardRows rows_fn = forward_row_fn<B>(g);
+  const long row_blocks = (g.oh + rows_fn.rows - 1) / rows_fn.rows, blocks = g.cp / B::size;
+  const long work = static_cast<long>(g.batch) * g.oh * g.out_row() * g.kh * g.kw;
+  const int threads = threads_for_rows(g.batch * row_blocks * blocks, work);
+  const long slices = rows_fn.fn && !g.accumulate ? channel_slices(g.batch * row_blocks, blocks, threads) : 1;
+  return {rows_fn.fn, rows_fn.rows, row_blocks, threads, slices,
+          (blocks + slices - 1) / slices * static_cast<long>(B::size)};
+}
+
 template <class B>
 void forward_geom(const Geom& g, const float* input, const Weights& pk, float* output, bool relu) {
   if (g.batch <= 0 || g.c <= 0 || g.oh <= 0 || g.ow <= 0) return;
-  const long rows = static_cast<long>(g.batch) * g.oh;
-  const long work = rows * g.out_row() * g.kh * g.kw;
-  const ForwardRows rows_fn = forward_row_fn<B>(g);
-  const ForwardRowFn row_fn = rows_fn.fn;
-  // Work items: blocks of R rows (R = rows per register tile) × channel slices. Few rows (7×7,
-  // 14×14 planes at batch 1) are also split along channels, so two threads get equal shares.
-  const int R = rows_fn.rows;
-  const long row_blocks = (g.oh + R - 1) / R, items_per_image = row_blocks;
-  const int threads = threads_for_rows(g.batch * row_blocks * (g.cp / B::size), work);
-  const long slices = row_fn && !g.accumulate ? channel_slices(g.batch * row_blocks, g.cp / B::size, threads) : 1;
-  const long per_slice = (g.cp / B::size + slices - 1) / slices * B::size;
-#pragma omp parallel for schedule(static) num_threads(threads)
-  for (long item = 0; item < g.batch * items_per_image * slices; ++item) {
+  const ForwardPlan plan = forward_plan<B>(g);
+  const ForwardRowFn row_fn = plan.row_fn;
+  const int R = plan.rows;
+  const long row_blocks = plan.row_blocks, per_slice = plan.per_slice;
+#pragma omp parallel for schedule(static) num_threads(plan.threads)
+  for (long item = 0; item < g.batch * row_blocks * plan.slices; ++item) {
     // Slice-major: a static split then gives each thread whole channel slices over every row
     // (a 7-row plane's 4 row blocks split by rows give the two threads 4 and 3 rows).
-    const long slice = item / (g.batch * items_per_image), block = item % (g.batch * items_per_image);
+    const long slice = item / (g.batch * row_blocks), block = item % (g.batch * row_blocks);
     const long n = block / row_blocks;
     const int oy = static_cast<int>(block % row_blocks) * R;
     const float* in_img = input + n * g.h * g.in_row();
@@ -528,17 +542,14 @@ BackwardInputRowFn backward_input_row_fn(const Geom& g) {
 // added into grad_input: it runs on the forward's register tiles (3 rows × 6 pixels on AVX-512)
 // instead of the one-row input-gradient tiles. Measured, one thread, same run:
 // 1x32x112x112 72 → 52 µs, 1x128x56x56 73 → 53, 1x1024x7x7 15.4 → 11.
-// Only where the forward's split by row blocks keeps every thread busy: it cannot slice
-// channels here (two threads adding into halves of the same pixels ran 2× slower: 1x256x28x28
-// at 2 threads 25 → 57 µs), and 7×7 or 14×14 planes have too few 3-row blocks for two threads
-// (they keep the one-row tiles, split by input rows).
+// Only where the forward's split by row blocks keeps every thread busy (accumulating, it does
+// not slice channels, ForwardPlan): 7×7 or 14×14 planes have too few 3-row blocks for two
+// threads and keep the one-row tiles, split by input rows.
 template <class B>
 bool backward_input_as_forward(const Geom& g, const Geom& fg) {
   if (!(g.s == 1 && g.kh == g.kw && (g.kh == 3 || g.kh == 5) && g.p <= g.kh - 1)) return false;
-  const long row_blocks = static_cast<long>(fg.batch) * ((fg.oh + forward_row_fn<B>(fg).rows - 1) / forward_row_fn<B>(fg).rows);
-  const long work = static_cast<long>(fg.batch) * fg.oh * fg.out_row() * fg.kh * fg.kw;
-  const int threads = threads_for_rows(row_blocks * (fg.cp / B::size), work);
-  return threads == 1 || row_blocks >= 4L * threads;
+  const ForwardPlan plan = forward_plan<B>(fg);
+  return plan.threads == 1 || fg.batch * plan.row_blocks >= 4L * plan.threads;
 }
 
 template <class B>
