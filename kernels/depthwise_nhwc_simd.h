@@ -177,9 +177,12 @@ void forward_pixel(const Geom& g, const float* in_img, const Weights& pk, int oy
 // with mask cm[x], empty outside the image (a masked load reads zeros, touches no memory).
 template <class B, int KH, int KW, int S, int T, int R, bool Tail, bool Checked>
 inline void forward_tile(const float* row0, long row_step, long cstep, int in_lo, int in_hi,
-                         const MaskOf<B>* cm, const B* wv, B bias, bool relu, bool accumulate, MaskOf<B> m,
-                         int lanes, float* out, long out_step, long out_row_step) {
+                         const MaskOf<B>* cm, const float* w, long w_step, B bias, bool relu, bool accumulate,
+                         MaskOf<B> m, int lanes, float* out, long out_step, long out_row_step) {
   constexpr int span = (T - 1) * S + KW, in_rows = (R - 1) * S + KH;
+  B wv[KH * KW];
+#pragma GCC unroll 25
+  for (int t = 0; t < KH * KW; ++t) wv[t] = load_c<B, Tail>(w + t * w_step, m);
   B acc[R][T];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -267,16 +270,14 @@ void forward_rows(const Geom& g, const float* in_img, const Weights& pk, int oy,
         }
       }
       auto block = [&]<bool Tail>(long c, MaskOf<B> m, int lanes) {
-        B wv[KH * KW];
-        for (int t = 0; t < KH * KW; ++t) wv[t] = load_c<B, Tail>(pk.w + t * static_cast<long>(g.c) + c, m);
         const B bias = pk.b ? load_c<B, Tail>(pk.b + c, m) : B(0.0f);
         if (inside)
-          forward_tile<B, KH, KW, S, N, R, Tail, false>(in + c, row_step, g.c, in_lo, in_hi, nullptr, wv, bias,
-                                                        relu, g.accumulate, m, lanes, out + c, g.c, g.out_row());
+          forward_tile<B, KH, KW, S, N, R, Tail, false>(in + c, row_step, g.c, in_lo, in_hi, nullptr, pk.w + c, g.c,
+                                                        bias, relu, g.accumulate, m, lanes, out + c, g.c, g.out_row());
         else
-          forward_tile<B, KH, KW, S, N, R, Tail, true>(in + c, row_step, g.c, in_lo, in_hi,
-                                                       Tail ? cm_tail : cm_full, wv, bias, relu, g.accumulate, m, lanes,
-                                                       out + c, g.c, g.out_row());
+          forward_tile<B, KH, KW, S, N, R, Tail, true>(in + c, row_step, g.c, in_lo, in_hi, Tail ? cm_tail : cm_full,
+                                                       pk.w + c, g.c, bias, relu, g.accumulate, m, lanes, out + c, g.c,
+                                                       g.out_row());
       };
       for_each_block<B>(c_begin, c_end, block);
       if (prefetch) {
