@@ -610,13 +610,114 @@ inline const Blocking& blocking() {
   return bl;
 }
 
-enum class Path { packed, direct_b, direct_a, dot };
+// ---- tall-skinny: C[M×N] = alpha·A[M×K]·op(B) + beta·C, N and K ≤ 64, M large -----------------
+// The 1×1 convolutions of narrow MobileNets (α 0.25: 8…64 channels over 10⁵ pixels) and their
+// input gradients. Each A element feeds only N FMAs and each C row is N floats, so packing A
+// or B panels, 64-wide micro-tiles (N = 8 used 8 of 64 columns) and edge buffers cost more
+// than the multiply. Here op(B)·alpha is copied once into a K × NV·lanes buffer (zero-padded
+// columns, 16 KiB at most, L1-resident), and register tiles of R rows × NV vectors walk A's
+// rows in place: per k, NV vector loads of B and one broadcast of A per row. Measured beside
+// the packed paths, one thread (docs/gemm.md): 131072×8×16 930 → ~290 µs, 32768×32×32
+// 540 → ~290 µs.
+constexpr int kSkinnyMaxK = 64;
+constexpr int kSkinnyMaxNV = kLanes >= 16 ? 4 : 4;  // N ≤ 64 (AVX-512), N ≤ 32 (AVX2)
+constexpr int kSkinnyMaxN = kSkinnyMaxNV * kLanes;
+
+// Rows per register tile for NV vectors: R·NV accumulators + NV B vectors + 1 broadcast fit the
+// register file (32 zmm / 16 ymm).
+constexpr int skinny_rows(int nv) {
+  if (kLanes >= 16) return nv <= 2 ? 8 : 6;
+  return nv == 1 ? 8 : nv == 2 ? 6 : nv == 3 ? 4 : 2;
+}
+
+template <int R, int NV>
+inline void skinny_tile(const float* a, long lda, int k, const float* bp, float beta, float* c, long ldc,
+                        int n) {
+  typename Vec::reg acc[R][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = Vec::zero();
+  for (int p = 0; p < k; ++p) {
+    typename Vec::reg bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = Vec::load(bp + static_cast<long>(p) * NV * kLanes + j * kLanes);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const typename Vec::reg av = Vec::bcast(a[i * lda + p]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = Vec::fma(av, bv[j], acc[i][j]);
+    }
+  }
+  const bool ragged = n < NV * kLanes;  // the last vector has columns past N
+#pragma GCC unroll 8
+  for (int i = 0; i < R; ++i) {
+    float* row = c + i * ldc;
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) {
+      const int col = j * kLanes;
+      if (ragged && j == NV - 1) {
+        alignas(64) float t[kLanes];
+        Vec::store(t, acc[i][j]);
+        const int w = n - col;
+        if (beta == 0.0f)
+          for (int q = 0; q < w; ++q) row[col + q] = t[q];
+        else
+          for (int q = 0; q < w; ++q) row[col + q] = t[q] + beta * row[col + q];
+        continue;
+      }
+      if (beta == 0.0f) Vec::store(row + col, acc[i][j]);
+      else if (beta == 1.0f) Vec::store(row + col, Vec::add(Vec::load(row + col), acc[i][j]));
+      else Vec::store(row + col, Vec::fma(Vec::bcast(beta), Vec::load(row + col), acc[i][j]));
+    }
+  }
+}
+
+template <int NV>
+void skinny_rows_range(const GemmArgs& g, const float* bp, int n, int m0, int m1) {
+  constexpr int R = skinny_rows(NV);
+  int i = m0;
+  for (; i + R <= m1; i += R)
+    skinny_tile<R, NV>(g.a + i * g.lda, g.lda, g.k, bp, g.beta, g.c + i * g.ldc, g.ldc, n);
+  // The last rows: one tile of the exact remaining height.
+  [&]<int... Q>(std::integer_sequence<int, Q...>) {
+    const int rest = m1 - i;
+    ((rest == Q + 1 ? skinny_tile<Q + 1, NV>(g.a + i * g.lda, g.lda, g.k, bp, g.beta, g.c + i * g.ldc, g.ldc, n)
+                    : void()),
+     ...);
+  }(std::make_integer_sequence<int, R - 1>{});
+}
+
+inline bool skinny_fits(const GemmArgs& g, int m, int n) {
+  return kLanes >= 8 && !g.trans_a && n <= kSkinnyMaxN && g.k <= kSkinnyMaxK && m >= 64;
+}
+
+// Rows [m0, m1) of the whole C (every column).
+inline void gemm_skinny(const GemmArgs& g, int n, int m0, int m1) {
+  const int nv = (n + kLanes - 1) / kLanes;
+  alignas(64) float bp[kSkinnyMaxK * kSkinnyMaxN];
+  const long row = static_cast<long>(nv) * kLanes;
+  for (int p = 0; p < g.k; ++p)
+    for (long j = 0; j < row; ++j) {
+      const float v = j >= n ? 0.0f : g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+      bp[p * row + j] = g.alpha * v;
+    }
+  switch (nv) {
+    case 1: return skinny_rows_range<1>(g, bp, n, m0, m1);
+    case 2: return skinny_rows_range<2>(g, bp, n, m0, m1);
+    case 3: return skinny_rows_range<3>(g, bp, n, m0, m1);
+    default: return skinny_rows_range<4>(g, bp, n, m0, m1);
+  }
+}
+
+enum class Path { packed, direct_b, direct_a, dot, skinny };
 
 constexpr int kDirectAMaxN = 128;
 
 // Which algorithm suits the whole problem (measured on the training shapes, docs/gemm.md).
 inline Path choose_path(const GemmArgs& g, const Blocking& bl, int m, int n) {
   const long k = g.k;
+  if (skinny_fits(g, m, n)) return Path::skinny;
   if (!g.trans_a && g.trans_b && static_cast<long>(m) * n <= bl.dot_max_outputs && k >= 256)
     return Path::dot;
   // B read in place only while all of it stays cached: its rows are far apart, so streaming
@@ -641,6 +742,7 @@ inline void gemm_range(Path path, const GemmArgs& g, const Blocking& bl, int m0,
   if (m1 <= m0 || n1 <= n0) return;
   switch (path) {
     case Path::dot: gemm_dot(g, bl, m0, m1, n0, n1); return;
+    case Path::skinny: gemm_skinny(g, n1, m0, m1); return;  // n0 = 0: the path splits rows only
     case Path::direct_b: gemm_block_direct_b(g, bl, m0, m1, n0, n1); return;
     case Path::direct_a: gemm_block_packed(g, bl, m0, m1, n0, n1, /*direct_a=*/true); return;
     case Path::packed: gemm_block_packed(g, bl, m0, m1, n0, n1); return;
@@ -675,7 +777,7 @@ inline void sgemm_entry(bool trans_a, bool trans_b, int m, int n, int k, float a
   const int m_panels = (m + unit_m - 1) / unit_m;
   // Split the larger panel count so each thread gets whole micro-panels; every element of C is
   // computed by exactly one thread in a fixed order, so results do not depend on scheduling.
-  const bool split_n = n_panels >= m_panels || n_panels >= 4 * threads;
+  const bool split_n = path != Path::skinny && (n_panels >= m_panels || n_panels >= 4 * threads);
   const int panels = split_n ? n_panels : m_panels;
   threads = std::min(threads, panels);
   if (threads <= 1) {

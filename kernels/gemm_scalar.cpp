@@ -23,6 +23,10 @@ struct Vec {
     for (int l = 0; l < 4; ++l) a.v[l] *= b.v[l];
     return a;
   }
+  static reg add(reg a, reg b) {
+    for (int l = 0; l < 4; ++l) a.v[l] += b.v[l];
+    return a;
+  }
   static void transpose(reg* r) {
     for (int i = 0; i < 4; ++i)
       for (int j = i + 1; j < 4; ++j) std::swap(r[i].v[j], r[j].v[i]);

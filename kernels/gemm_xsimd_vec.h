@@ -18,6 +18,7 @@ struct XsimdVec {
   static reg bcast(float x) { return reg(x); }
   static reg fma(reg a, reg b, reg c) { return xsimd::fma(a, b, c); }
   static reg mul(reg a, reg b) { return a * b; }
+  static reg add(reg a, reg b) { return a + b; }
   // lanes×lanes transpose in registers (packing a transposed operand).
   static void transpose(reg* r) { LaneOps<reg>::transpose(r); }
 };

@@ -164,6 +164,28 @@ TEST_CASE("sgemm skinny and blocking-boundary shapes", "[gemm]") {
   for (const Case& cs : cases) check_case(cs, rng);
 }
 
+TEST_CASE("sgemm tall-skinny path: N and K up to 64, many rows, every column tail", "[gemm]") {
+  // The path of narrow 1×1 convolutions (M ≥ 64, N ≤ 64, K ≤ 64, A not transposed): every N
+  // from 1 to 65 (vector tails, 1…4 vectors, one past the limit), K from 1 to 65, rows that
+  // leave every partial register tile, both B layouts, alpha / beta, leading-dimension slack.
+  std::mt19937 rng(31);
+  std::uniform_int_distribution<int> k_dim(1, 65), m_dim(64, 260), pad(0, 5), coin(0, 1);
+  const float alphas[] = {1.0f, -0.5f, 2.0f};
+  const float betas[] = {0.0f, 1.0f, 0.75f};
+  for (int n = 1; n <= 65; ++n) {
+    Case cs{false, coin(rng) != 0, m_dim(rng), n, k_dim(rng), alphas[n % 3], betas[(n / 3) % 3],
+            pad(rng), pad(rng), pad(rng)};
+    check_case(cs, rng);
+  }
+  const Case shapes[] = {
+      {false, true, 4096, 16, 8, 1.0f, 0.0f, 0, 0, 0},   // α 0.25 forward 8 → 16
+      {false, false, 4096, 8, 16, 1.0f, 1.0f, 0, 0, 0},  // its input gradient, accumulated
+      {false, false, 1031, 32, 64, 1.0f, 0.0f, 0, 0, 0},
+      {false, true, 997, 64, 64, 1.0f, 0.0f, 1, 2, 3},
+  };
+  for (const Case& cs : shapes) check_case(cs, rng);
+}
+
 TEST_CASE("sgemm is deterministic for a fixed thread count", "[gemm]") {
   std::mt19937 rng(99);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -251,6 +273,10 @@ struct Vec {
     for (int l = 0; l < 16; ++l) a.v[l] *= b.v[l];
     return a;
   }
+  static reg add(reg a, reg b) {
+    for (int l = 0; l < 16; ++l) a.v[l] += b.v[l];
+    return a;
+  }
   static void transpose(reg* r) {
     for (int i = 0; i < 16; ++i)
       for (int j = i + 1; j < 16; ++j) std::swap(r[i].v[j], r[j].v[i]);
@@ -273,6 +299,10 @@ TEST_CASE("sgemm driver with the AVX-512 geometry (portable 16-lane emulation)",
       {false, true, 16, 150, 300, 1.0f, 0.0f, 1, 2, 3},   {true, false, 25, 576, 6, 1.0f, 0.0f, 0, 0, 0},
       {false, false, 30, 700, 270, 0.5f, 0.5f, 0, 0, 0},  {false, true, 64, 10, 84, 1.0f, 0.0f, 0, 0, 0},
       {true, true, 71, 129, 257, 1.0f, 0.0f, 0, 0, 0},    {false, false, 250, 65, 31, 1.0f, 1.0f, 0, 0, 0},
+      // tall-skinny path: 1…4 vectors, column tails, partial row tiles
+      {false, true, 203, 16, 8, 1.0f, 0.0f, 0, 0, 0},     {false, false, 199, 8, 16, 1.0f, 1.0f, 0, 1, 0},
+      {false, false, 70, 33, 64, -1.5f, 0.5f, 2, 0, 3},   {false, true, 131, 64, 45, 1.0f, 0.0f, 0, 0, 1},
+      {false, false, 64, 50, 1, 1.0f, 0.0f, 0, 0, 0},
   };
   for (int rep = 0; rep < 24; ++rep)
     cases.push_back({coin(rng) != 0, coin(rng) != 0, dim(rng), dim(rng), dim(rng), rep % 2 ? 1.0f : -1.5f,
