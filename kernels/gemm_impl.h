@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "kernels/cache_info.h"
 #include "kernels/parallel.h"
@@ -710,6 +711,111 @@ inline void gemm_skinny(const GemmArgs& g, int n, int m0, int m1) {
   }
 }
 
+// ---- tall-skinny reduction: C[M×N] = alpha·Aᵀ·B + beta·C, A K×M, B K×N, M and N ≤ 64, K large ----
+// The weight gradient of those 1×1 convolutions (Xᵀ·dY over every pixel). The packed path
+// packs both K-long operands and runs 64-wide tiles over M ≤ 64 rows; here K is walked once in
+// chunks of kReduceChunk rows: per chunk each block of R rows of C keeps R × NV accumulators
+// in registers and reads, per k, NV vectors of B and R broadcasts of A. A chunk of B is reused
+// from L1 by every row block; a ragged N (not a whole number of vectors) copies the chunk into
+// a zero-padded buffer first so no load runs past a row. Threads take contiguous ranges of
+// chunks into private partial sums, added in thread order: deterministic for a thread count.
+constexpr int kReduceChunk = 128;
+
+constexpr int reduce_rows(int nv) {
+  if (kLanes >= 16) return nv == 1 ? 16 : nv == 2 ? 12 : nv == 3 ? 8 : 6;
+  return nv == 1 ? 12 : nv == 2 ? 6 : nv == 3 ? 4 : 2;
+}
+
+inline bool skinny_reduce_fits(const GemmArgs& g, int m, int n) {
+  return kLanes >= 8 && g.trans_a && !g.trans_b && m <= 64 && n <= kSkinnyMaxN && g.k >= 512;
+}
+
+// acc (R rows of NV·lanes floats, row stride ld) += A[p0..p1)[i0..i0+R)ᵀ · B[p0..p1)
+template <int R, int NV>
+inline void reduce_tile(const float* a, long lda, const float* b, long ldb, int rows, float* acc_mem, long ld) {
+  typename Vec::reg acc[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = Vec::load(acc_mem + i * ld + j * kLanes);
+  for (int p = 0; p < rows; ++p) {
+    typename Vec::reg bv[NV];
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) bv[j] = Vec::load(b + p * ldb + j * kLanes);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const typename Vec::reg av = Vec::bcast(a[p * lda + i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = Vec::fma(av, bv[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) Vec::store(acc_mem + i * ld + j * kLanes, acc[i][j]);
+}
+
+// Chunks [c0, c1) of K into acc [M][NV·lanes] (added).
+template <int NV>
+void reduce_chunks(const GemmArgs& g, int m, int n, long c0, long c1, float* acc) {
+  constexpr int R = reduce_rows(NV);
+  constexpr long L = NV * kLanes;
+  const bool ragged = n != L;
+  alignas(64) float bbuf[kReduceChunk * L];
+  for (long ch = c0; ch < c1; ++ch) {
+    const long p0 = ch * kReduceChunk, rows = std::min<long>(kReduceChunk, g.k - p0);
+    const float* b = g.b + p0 * g.ldb;
+    long ldb = g.ldb;
+    if (ragged) {  // zero-padded copy: full-vector loads stay inside it
+      for (long p = 0; p < rows; ++p) {
+        std::memcpy(bbuf + p * L, b + p * g.ldb, sizeof(float) * n);
+        std::memset(bbuf + p * L + n, 0, sizeof(float) * (L - n));
+      }
+      b = bbuf;
+      ldb = L;
+    }
+    const float* a = g.a + p0 * g.lda;
+    int i = 0;
+    for (; i + R <= m; i += R) reduce_tile<R, NV>(a + i, g.lda, b, ldb, static_cast<int>(rows), acc + i * L, L);
+    [&]<int... Q>(std::integer_sequence<int, Q...>) {
+      const int rest = m - i;
+      ((rest == Q + 1 ? reduce_tile<Q + 1, NV>(a + i, g.lda, b, ldb, static_cast<int>(rows), acc + i * L, L)
+                      : void()),
+       ...);
+    }(std::make_integer_sequence<int, R - 1>{});
+  }
+}
+
+template <int NV>
+void gemm_skinny_reduce_nv(const GemmArgs& g, int m, int n, int threads) {
+  constexpr long L = NV * kLanes;
+  const long chunks = (g.k + kReduceChunk - 1) / kReduceChunk;
+  threads = static_cast<int>(std::max<long>(1, std::min<long>(threads, chunks)));
+  std::vector<float> partial(static_cast<size_t>(threads) * m * L, 0.0f);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    reduce_chunks<NV>(g, m, n, chunks * t / nt, chunks * (t + 1) / nt, partial.data() + static_cast<long>(t) * m * L);
+  }
+  for (int i = 0; i < m; ++i) {
+    float* row = g.c + i * g.ldc;
+    for (int j = 0; j < n; ++j) {
+      float sum = 0.0f;
+      for (int t = 0; t < threads; ++t) sum += partial[(static_cast<long>(t) * m + i) * L + j];
+      row[j] = g.beta == 0.0f ? g.alpha * sum : g.alpha * sum + g.beta * row[j];
+    }
+  }
+}
+
+inline void gemm_skinny_reduce(const GemmArgs& g, int m, int n, int threads) {
+  switch ((n + kLanes - 1) / kLanes) {
+    case 1: return gemm_skinny_reduce_nv<1>(g, m, n, threads);
+    case 2: return gemm_skinny_reduce_nv<2>(g, m, n, threads);
+    case 3: return gemm_skinny_reduce_nv<3>(g, m, n, threads);
+    default: return gemm_skinny_reduce_nv<4>(g, m, n, threads);
+  }
+}
+
 enum class Path { packed, direct_b, direct_a, dot, skinny };
 
 constexpr int kDirectAMaxN = 128;
@@ -771,6 +877,7 @@ inline void sgemm_entry(bool trans_a, bool trans_b, int m, int n, int k, float a
   const Blocking& bl = blocking();
   const long flops = 2L * m * n * k;
   int threads = threads_for(flops, kMinFlopsPerThread);
+  if (skinny_reduce_fits(g, m, n)) return gemm_skinny_reduce(g, m, n, threads);
   const Path path = choose_path(g, bl, m, n);
   const int unit_n = path == Path::dot ? kDotNB : kNR, unit_m = path == Path::dot ? kDotMB : kMR;
   const int n_panels = (n + unit_n - 1) / unit_n;

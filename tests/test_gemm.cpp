@@ -186,6 +186,27 @@ TEST_CASE("sgemm tall-skinny path: N and K up to 64, many rows, every column tai
   for (const Case& cs : shapes) check_case(cs, rng);
 }
 
+TEST_CASE("sgemm tall-skinny reduction path: Aᵀ·B with M, N up to 64 over a long K", "[gemm]") {
+  // Weight gradients of narrow 1×1 convolutions (A and B K rows long, K ≥ 512): every N from 1
+  // to 65 (ragged B chunks are copied), M over partial row blocks, K not a whole number of
+  // chunks, alpha / beta, strides; 1 and 2 threads split K into private partial sums.
+  std::mt19937 rng(57);
+  std::uniform_int_distribution<int> m_dim(1, 65), k_dim(512, 1300), pad(0, 5), coin(0, 1);
+  const float alphas[] = {1.0f, -0.5f, 2.0f};
+  const float betas[] = {0.0f, 1.0f, 0.75f};
+  for (int n = 1; n <= 65; n += (n < 20 ? 1 : 3)) {
+    Case cs{true, false, m_dim(rng), n, k_dim(rng), alphas[n % 3], betas[(n / 3) % 3], pad(rng), pad(rng), pad(rng)};
+    check_case(cs, rng);
+  }
+  const Case shapes[] = {
+      {true, false, 8, 16, 4096, 1.0f, 0.0f, 0, 0, 0},   // α 0.25 8 → 16 weight gradient (Xᵀ·dY)
+      {true, false, 16, 8, 4096, 1.0f, 1.0f, 0, 0, 0},   // and dYᵀ·X, accumulated
+      {true, false, 64, 64, 2049, 1.0f, 0.0f, 0, 0, 0},
+      {true, true, 32, 32, 1024, 1.0f, 0.0f, 0, 0, 0},   // B transposed: not this path
+  };
+  for (const Case& cs : shapes) check_case(cs, rng);
+}
+
 TEST_CASE("sgemm is deterministic for a fixed thread count", "[gemm]") {
   std::mt19937 rng(99);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -303,6 +324,8 @@ TEST_CASE("sgemm driver with the AVX-512 geometry (portable 16-lane emulation)",
       {false, true, 203, 16, 8, 1.0f, 0.0f, 0, 0, 0},     {false, false, 199, 8, 16, 1.0f, 1.0f, 0, 1, 0},
       {false, false, 70, 33, 64, -1.5f, 0.5f, 2, 0, 3},   {false, true, 131, 64, 45, 1.0f, 0.0f, 0, 0, 1},
       {false, false, 64, 50, 1, 1.0f, 0.0f, 0, 0, 0},
+      // tall-skinny reduction path (Aᵀ·B, K ≥ 512)
+      {true, false, 40, 33, 700, 1.0f, 0.5f, 1, 2, 3},    {true, false, 7, 64, 1025, -1.0f, 0.0f, 0, 0, 0},
   };
   for (int rep = 0; rep < 24; ++rep)
     cases.push_back({coin(rng) != 0, coin(rng) != 0, dim(rng), dim(rng), dim(rng), rep % 2 ? 1.0f : -1.5f,
