@@ -66,6 +66,13 @@ const Shape kShapes[] = {
     {120, 256, 64, true, false, "fc1 dW"},
     {84, 120, 64, true, false, "fc2 dW"},
     {10, 84, 64, true, false, "fc3 dW"},
+    // MobileNet α 0.25 (batch 32, 128²) 1×1 convolutions, channels-last: the tall-skinny paths
+    {131072, 16, 8, false, true, "pw 8->16 fwd"},
+    {131072, 8, 16, false, false, "pw 8->16 dX"},
+    {8, 16, 131072, true, false, "pw 8->16 dW"},
+    {32768, 32, 32, false, true, "pw 32->32 fwd"},
+    {32768, 32, 32, false, false, "pw 32->32 dX"},
+    {32, 32, 32768, true, false, "pw 32->32 dW"},
 };
 
 struct Operands {
