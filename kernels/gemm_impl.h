@@ -621,7 +621,7 @@ inline const Blocking& blocking() {
 // the packed paths, one thread (docs/gemm.md): 131072×8×16 930 → ~290 µs, 32768×32×32
 // 540 → ~290 µs.
 constexpr int kSkinnyMaxK = 64;
-constexpr int kSkinnyMaxNV = kLanes >= 16 ? 4 : 4;  // N ≤ 64 (AVX-512), N ≤ 32 (AVX2)
+constexpr int kSkinnyMaxNV = 4;  // vectors per row of C: N ≤ 64 (AVX-512), N ≤ 32 (AVX2)
 constexpr int kSkinnyMaxN = kSkinnyMaxNV * kLanes;
 
 // Rows per register tile for NV vectors: R·NV accumulators + NV B vectors + 1 broadcast fit the
