@@ -416,6 +416,10 @@ std::vector<KernelCase> kernel_cases(bool quick) {
   add_gemm(all, 64, 120, 256, true, "fc1 batch 64", true);
   add_gemm(all, 64, 84, 120, true, "fc2 batch 64", false);
   add_gemm(all, 64, 10, 84, true, "fc3 batch 64", false);
+  // MobileNet α 0.25 1×1 convs over a batch of 32 at 128² (the tall-skinny path, docs/gemm.md)
+  add_gemm(all, 131072, 16, 8, true, "pw 8->16 fwd", false);
+  add_gemm(all, 131072, 8, 16, false, "pw 8->16 dX", false);
+  add_gemm(all, 32768, 32, 32, true, "pw 32->32 fwd", false);
 
   // The MNIST convs as training runs them (direct kernels, no im2col).
   add_conv_direct(all, kernels::DirectConvShape{64, 1, 28, 28, 6, 5, 5, 0}, "cnn conv1", true);
