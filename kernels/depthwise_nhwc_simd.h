@@ -32,6 +32,7 @@
 #include "kernels/depthwise_nhwc.h"
 #include "kernels/parallel.h"
 #include "kernels/simd_lane_ops.h"
+#include "kernels/with_count.h"
 
 namespace sepnet::kernels::dwn {
 namespace {
@@ -223,14 +224,6 @@ inline void forward_tile(const float* row0, long row_step, long cstep, int in_lo
       if (accumulate) add_store_c<B, Tail>(acc[r][j], out + r * out_row_step + j * out_step, m, lanes);
       else store_c<B, Tail>(acc[r][j], out + r * out_row_step + j * out_step, lanes);
     }
-}
-
-// Calls f.template operator()<N>() for the runtime n in [1, T].
-template <int T, class F>
-inline void with_count(int n, F&& f) {
-  [&]<int... I>(std::integer_sequence<int, I...>) {
-    ((n == I + 1 ? f.template operator()<I + 1>() : void()), ...);
-  }(std::make_integer_sequence<int, T>{});
 }
 
 // R output rows from oy in tiles of T pixels (the last one shorter), every pixel through a

@@ -32,6 +32,7 @@
 
 #include "kernels/cache_info.h"
 #include "kernels/parallel.h"
+#include "kernels/with_count.h"
 
 #ifndef SEPNET_GEMM_NS
 #error "define SEPNET_GEMM_NS (and Vec, kMR, kNV in it) before including kernels/gemm_impl.h"
@@ -681,16 +682,13 @@ void skinny_rows_range(const GemmArgs& g, const float* bp, int n, int m0, int m1
   for (; i + R <= m1; i += R)
     skinny_tile<R, NV>(g.a + i * g.lda, g.lda, g.k, bp, g.beta, g.c + i * g.ldc, g.ldc, n);
   // The last rows: one tile of the exact remaining height.
-  [&]<int... Q>(std::integer_sequence<int, Q...>) {
-    const int rest = m1 - i;
-    ((rest == Q + 1 ? skinny_tile<Q + 1, NV>(g.a + i * g.lda, g.lda, g.k, bp, g.beta, g.c + i * g.ldc, g.ldc, n)
-                    : void()),
-     ...);
-  }(std::make_integer_sequence<int, R - 1>{});
+  with_count<R - 1>(m1 - i, [&]<int Q>() {
+    skinny_tile<Q, NV>(g.a + i * g.lda, g.lda, g.k, bp, g.beta, g.c + i * g.ldc, g.ldc, n);
+  });
 }
 
-inline bool skinny_fits(const GemmArgs& g, int m, int n) {
-  return kLanes >= 8 && !g.trans_a && n <= kSkinnyMaxN && g.k <= kSkinnyMaxK && m >= 64;
+inline bool skinny_fits(bool trans_a, int m, int n, int k) {
+  return kLanes >= 8 && !trans_a && n <= kSkinnyMaxN && k <= kSkinnyMaxK && m >= 64;
 }
 
 // Rows [m0, m1) of the whole C (every column).
@@ -703,12 +701,7 @@ inline void gemm_skinny(const GemmArgs& g, int n, int m0, int m1) {
       const float v = j >= n ? 0.0f : g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
       bp[p * row + j] = g.alpha * v;
     }
-  switch (nv) {
-    case 1: return skinny_rows_range<1>(g, bp, n, m0, m1);
-    case 2: return skinny_rows_range<2>(g, bp, n, m0, m1);
-    case 3: return skinny_rows_range<3>(g, bp, n, m0, m1);
-    default: return skinny_rows_range<4>(g, bp, n, m0, m1);
-  }
+  with_count<kSkinnyMaxNV>(nv, [&]<int NV>() { skinny_rows_range<NV>(g, bp, n, m0, m1); });
 }
 
 // ---- tall-skinny reduction: C[M×N] = alpha·Aᵀ·B + beta·C, A K×M, B K×N, M and N ≤ 64, K large ----
@@ -726,8 +719,13 @@ constexpr int reduce_rows(int nv) {
   return nv == 1 ? 12 : nv == 2 ? 6 : nv == 3 ? 4 : 2;
 }
 
-inline bool skinny_reduce_fits(const GemmArgs& g, int m, int n) {
-  return kLanes >= 8 && g.trans_a && !g.trans_b && m <= 64 && n <= kSkinnyMaxN && g.k >= 512;
+inline bool skinny_reduce_fits(bool trans_a, bool trans_b, int m, int n, int k) {
+  return kLanes >= 8 && trans_a && !trans_b && m <= 64 && n <= kSkinnyMaxN && k >= 512;
+}
+
+// Either tall-skinny path takes this product.
+inline bool tall_skinny(bool trans_a, bool trans_b, int m, int n, int k) {
+  return skinny_fits(trans_a, m, n, k) || skinny_reduce_fits(trans_a, trans_b, m, n, k);
 }
 
 // acc (R rows of NV·lanes floats, row stride ld) += A[p0..p1)[i0..i0+R)ᵀ · B[p0..p1)
@@ -777,12 +775,9 @@ void reduce_chunks(const GemmArgs& g, int m, int n, long c0, long c1, float* acc
     const float* a = g.a + p0 * g.lda;
     int i = 0;
     for (; i + R <= m; i += R) reduce_tile<R, NV>(a + i, g.lda, b, ldb, static_cast<int>(rows), acc + i * L, L);
-    [&]<int... Q>(std::integer_sequence<int, Q...>) {
-      const int rest = m - i;
-      ((rest == Q + 1 ? reduce_tile<Q + 1, NV>(a + i, g.lda, b, ldb, static_cast<int>(rows), acc + i * L, L)
-                      : void()),
-       ...);
-    }(std::make_integer_sequence<int, R - 1>{});
+    with_count<R - 1>(m - i, [&]<int Q>() {
+      reduce_tile<Q, NV>(a + i, g.lda, b, ldb, static_cast<int>(rows), acc + i * L, L);
+    });
   }
 }
 
@@ -808,12 +803,7 @@ void gemm_skinny_reduce_nv(const GemmArgs& g, int m, int n, int threads) {
 }
 
 inline void gemm_skinny_reduce(const GemmArgs& g, int m, int n, int threads) {
-  switch ((n + kLanes - 1) / kLanes) {
-    case 1: return gemm_skinny_reduce_nv<1>(g, m, n, threads);
-    case 2: return gemm_skinny_reduce_nv<2>(g, m, n, threads);
-    case 3: return gemm_skinny_reduce_nv<3>(g, m, n, threads);
-    default: return gemm_skinny_reduce_nv<4>(g, m, n, threads);
-  }
+  with_count<kSkinnyMaxNV>((n + kLanes - 1) / kLanes, [&]<int NV>() { gemm_skinny_reduce_nv<NV>(g, m, n, threads); });
 }
 
 enum class Path { packed, direct_b, direct_a, dot, skinny };
@@ -823,7 +813,7 @@ constexpr int kDirectAMaxN = 128;
 // Which algorithm suits the whole problem (measured on the training shapes, docs/gemm.md).
 inline Path choose_path(const GemmArgs& g, const Blocking& bl, int m, int n) {
   const long k = g.k;
-  if (skinny_fits(g, m, n)) return Path::skinny;
+  if (skinny_fits(g.trans_a, m, n, g.k)) return Path::skinny;
   if (!g.trans_a && g.trans_b && static_cast<long>(m) * n <= bl.dot_max_outputs && k >= 256)
     return Path::dot;
   // B read in place only while all of it stays cached: its rows are far apart, so streaming
@@ -877,7 +867,7 @@ inline void sgemm_entry(bool trans_a, bool trans_b, int m, int n, int k, float a
   const Blocking& bl = blocking();
   const long flops = 2L * m * n * k;
   int threads = threads_for(flops, kMinFlopsPerThread);
-  if (skinny_reduce_fits(g, m, n)) return gemm_skinny_reduce(g, m, n, threads);
+  if (skinny_reduce_fits(g.trans_a, g.trans_b, m, n, g.k)) return gemm_skinny_reduce(g, m, n, threads);
   const Path path = choose_path(g, bl, m, n);
   const int unit_n = path == Path::dot ? kDotNB : kNR, unit_m = path == Path::dot ? kDotMB : kMR;
   const int n_panels = (n + unit_n - 1) / unit_n;
