@@ -3,7 +3,11 @@
 // convolution), forward; plus sepnet's backward-input and backward-weight.
 //
 // Names: dwconv/<impl>/<N>x<C>x<H>x<W>/k<K>s<S>/threads:<T> (forward),
-//        dwconv_bwd_input/sepnet/..., dwconv_bwd_weight/sepnet/...
+//        dwconv_bwd_input/sepnet/..., dwconv_bwd_weight/sepnet/...,
+//        dwconv_floor/stream/... (MobileNet shapes: read the input and write the output once, no
+//        arithmetic — the memory-traffic floor of any forward on these buffers),
+//        dwconv_offset/sepnet/1x1024x7x7/k3s1/out_offset:<bytes>/threads:<T> (the output
+//        buffer's page offset minus the input's: 4 KiB-pitch pixels make the time depend on it).
 // (Google Benchmark appends /real_time: wall time is what matters for multi-threaded code.)
 // Counters: FLOPS = 2·N·C·OH·OW·KH·KW per second; bytes = (input + output + weights) bytes per
 // second; pct_roofline = achieved FLOPS / min(peak FLOPS, bandwidth · FLOPs/byte) · 100, with
@@ -17,7 +21,10 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <immintrin.h>
+#include <memory>
 #include <limits>
 #include <random>
 #include <string>
@@ -137,6 +144,92 @@ void bench_sepnet(benchmark::State& state, DepthwiseShape s, int threads, Pass p
   set_counters(state, s, threads);
 }
 
+// ---- memory-traffic floor ----------------------------------------------------------------
+
+// Reads in[0, in_count), then writes out[0, out_count), once each, each thread a contiguous
+// share; the output is filled with the sum of the input so neither side can be dropped. Two
+// separate sweeps: interleaving reads and writes at the same page offsets (both buffers are
+// 64-byte aligned from mmap) makes loads wait on unrelated stores (4 KiB aliasing) and turns
+// the floor into a ceiling. AVX-512 when the CPU has it, four accumulators: the sweep should be
+// bound by memory, not by load width or add latency.
+__attribute__((target("avx512f"))) void stream_pass_avx512(const float* in, long in_count, float* out, long out_count) {
+#pragma omp parallel
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const long i0 = in_count * t / nt / 64 * 64, i1 = t + 1 == nt ? in_count / 64 * 64 : in_count * (t + 1) / nt / 64 * 64;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (long i = i0; i < i1; i += 64) {
+      a0 = _mm512_add_ps(a0, _mm512_loadu_ps(in + i));
+      a1 = _mm512_add_ps(a1, _mm512_loadu_ps(in + i + 16));
+      a2 = _mm512_add_ps(a2, _mm512_loadu_ps(in + i + 32));
+      a3 = _mm512_add_ps(a3, _mm512_loadu_ps(in + i + 48));
+    }
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    const long o0 = out_count * t / nt / 16 * 16, o1 = t + 1 == nt ? out_count / 16 * 16 : out_count * (t + 1) / nt / 16 * 16;
+    for (long o = o0; o < o1; o += 16) _mm512_storeu_ps(out + o, sum);
+  }
+}
+
+void stream_pass_sse(const float* in, long in_count, float* out, long out_count) {
+#pragma omp parallel
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const long i0 = in_count * t / nt / 16 * 16, i1 = t + 1 == nt ? in_count / 16 * 16 : in_count * (t + 1) / nt / 16 * 16;
+    __m128 a0 = _mm_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (long i = i0; i < i1; i += 16) {
+      a0 = _mm_add_ps(a0, _mm_loadu_ps(in + i));
+      a1 = _mm_add_ps(a1, _mm_loadu_ps(in + i + 4));
+      a2 = _mm_add_ps(a2, _mm_loadu_ps(in + i + 8));
+      a3 = _mm_add_ps(a3, _mm_loadu_ps(in + i + 12));
+    }
+    const __m128 sum = _mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3));
+    const long o0 = out_count * t / nt / 4 * 4, o1 = t + 1 == nt ? out_count / 4 * 4 : out_count * (t + 1) / nt / 4 * 4;
+    for (long o = o0; o < o1; o += 4) _mm_storeu_ps(out + o, sum);
+  }
+}
+
+void bench_stream_floor(benchmark::State& state, DepthwiseShape s, int threads) {
+  omp_set_num_threads(threads);
+  const Sizes z = sizes_of(s);
+  auto input = random_buffer(z.in, 1);
+  sepnet::bench::AlignedVector output(z.out);
+  const auto pass = __builtin_cpu_supports("avx512f") ? stream_pass_avx512 : stream_pass_sse;
+  for (auto _ : state) {
+    pass(input.data(), z.in, output.data(), z.out);
+    benchmark::DoNotOptimize(output.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["bytes"] = benchmark::Counter(4.0 * (z.in + z.out), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// ---- output page offset (7×7×1024) --------------------------------------------------------
+
+// sepnet's NHWC forward with input and output at chosen offsets inside 4 KiB pages: with a
+// pixel pitch of 4 KiB every access of a channel block has the same page offset, so how far the
+// output's offset lies from the input's decides how often stores and later loads look alike to
+// the core's 4 KiB store-to-load check (docs/depthwise.md, session 8).
+void bench_out_offset(benchmark::State& state, DepthwiseShape s, int threads, long offset_bytes) {
+  omp_set_num_threads(threads);
+  const Sizes z = sizes_of(s);
+  auto page_buffer = [](long floats) {
+    return std::unique_ptr<float, decltype(&std::free)>(
+        static_cast<float*>(std::aligned_alloc(4096, (floats * 4 + 4096 + 4095) / 4096 * 4096)), &std::free);
+  };
+  auto in_buf = page_buffer(z.in), out_buf = page_buffer(z.out);
+  const auto values = random_buffer(z.in, 1);
+  float* input = in_buf.get();
+  float* output = out_buf.get() + offset_bytes / 4;
+  std::copy(values.begin(), values.end(), input);
+  std::fill(output, output + z.out, 0.0f);
+  auto weight = random_buffer(z.weights, 2), bias = random_buffer(s.channels, 3);
+  for (auto _ : state) {
+    sepnet::kernels::depthwise_conv2d_nhwc_forward(s, input, weight.data(), bias.data(), output, false);
+    benchmark::DoNotOptimize(output);
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, s, threads);
+}
+
 // ---- oneDNN -----------------------------------------------------------------------------
 
 #ifdef SEPNET_HAVE_ONEDNN
@@ -247,6 +340,14 @@ void register_all() {
 #ifdef SEPNET_BENCH_XNNPACK
       add("dwconv/xnnpack/" + tail, [=](benchmark::State& st) { bench_xnnpack(st, s, threads); });
 #endif
+      if (mobilenet)
+        add("dwconv_floor/stream/" + tail, [=](benchmark::State& st) { bench_stream_floor(st, s, threads); });
+      if (mobilenet && s.channels == 1024)
+        for (long offset : {0L, 64L, 128L, 2048L}) {
+          const std::string name = std::string("dwconv_offset/sepnet/") + tail.substr(0, tail.find("/threads")) +
+                                   "/out_offset:" + std::to_string(offset) + tail.substr(tail.find("/threads"));
+          add(name, [=](benchmark::State& st) { bench_out_offset(st, s, threads, offset); });
+        }
       for (const auto& [layout, suffix] : {std::pair{main, std::string("sepnet/")}, std::pair{other, other_name}}) {
         add("dwconv_bwd_input/" + suffix + tail,
             [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_input, layout); });

@@ -2,7 +2,8 @@
 """Runs bench_depthwise once (every implementation, 1 and 2 threads, randomly interleaved
 repetitions) and prints the Markdown tables of docs/depthwise.md: sepnet in the layout its models
 use beside oneDNN and XNNPACK measured in the same run, the ratio to the faster library, % of the
-memory roofline, sepnet's other layout and both backward passes, then the channel-pitch rows.
+memory roofline, the read-once-write-once floor of the buffers, sepnet's other layout and both
+backward passes, then the channel-pitch rows and the 7×7×1024 output-offset rows.
 
     python3 scripts/depthwise_table.py [--bench build/bench/bench_depthwise] [--repetitions 9]
 """
@@ -12,14 +13,15 @@ import re
 import subprocess
 import sys
 
-NAME = re.compile(r"^(dwconv(?:_bwd_input|_bwd_weight)?)/([a-z_]+)/(\d+x\d+x\d+x\d+)/(k\d+s\d+)/threads:(\d+)/real_time$")
+NAME = re.compile(r"^(dwconv(?:_bwd_input|_bwd_weight|_floor|_offset)?)/([a-z_]+)/(\d+x\d+x\d+x\d+)/(k\d+s\d+)"
+                  r"(?:/out_offset:(\d+))?/threads:(\d+)/real_time$")
 
 
 def run(bench, repetitions, min_time):
     """The benchmark's JSON report."""
     cmd = [bench,
            "--benchmark_filter=^(dwconv/(sepnet|sepnet_nchw|sepnet_nhwc|onednn|xnnpack)|"
-           "dwconv_bwd_input/sepnet|dwconv_bwd_weight/sepnet)/",
+           "dwconv_bwd_input/sepnet|dwconv_bwd_weight/sepnet|dwconv_floor/stream|dwconv_offset/sepnet)/",
            f"--benchmark_repetitions={repetitions}", "--benchmark_enable_random_interleaving=true",
            "--benchmark_report_aggregates_only=true", f"--benchmark_min_time={min_time}",
            "--benchmark_format=json"]
@@ -37,6 +39,7 @@ def main():
     repetitions = a.repetitions
     # (pass, impl, shape, kernel, threads) -> (µs, % roofline)
     t = {}
+    offsets = {}  # (shape, kernel, threads) -> [(offset bytes, µs)]
     for b in data["benchmarks"]:
         b.setdefault("run_name", b["name"])
         single = repetitions == 1 and b.get("run_type") == "iteration"
@@ -44,7 +47,10 @@ def main():
             continue
         m = NAME.match(b["run_name"])
         if m:
-            p, impl, shape, k, th = m.groups()
+            p, impl, shape, k, off, th = m.groups()
+            if off is not None:
+                offsets.setdefault((shape, k, int(th)), []).append((int(off), b["real_time"]))
+                continue
             t[(p, impl, shape, k, int(th))] = (b["real_time"], b.get("pct_roofline", float("nan")))
     shapes = []
     for (p, impl, shape, k, th) in t:
@@ -60,8 +66,8 @@ def main():
     for th in (1, 2):
         print(f"**{th} thread(s)**\n")
         print("| shape | sepnet layout | sepnet µs | oneDNN µs | XNNPACK µs | sepnet / best "
-              "| sepnet % roofline | other layout µs | bwd-input µs | bwd-weight µs |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "| sepnet % roofline | floor µs | other layout µs | bwd-input µs | bwd-weight µs |")
+        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         pitch = []
         for shape, k in order:
             main = t.get(("dwconv", "sepnet", shape, k, th))
@@ -77,7 +83,8 @@ def main():
             best = min(x[0] for x in (onednn, xnn) if x)
             cell = lambda x: f"{x[0]:.1f}" if x else "-"
             print(f"| {shape} {k} | {layout} | {main[0]:.1f} | {cell(onednn)} | {cell(xnn)} | "
-                  f"{best / main[0]:.2f}× | {main[1]:.0f} % | {cell(other)} | "
+                  f"{best / main[0]:.2f}× | {main[1]:.0f} % | "
+                  f"{cell(t.get(('dwconv_floor', 'stream', shape, k, th)))} | {cell(other)} | "
                   f"{cell(t.get(('dwconv_bwd_input', 'sepnet', shape, k, th)))} | "
                   f"{cell(t.get(('dwconv_bwd_weight', 'sepnet', shape, k, th)))} |")
         if pitch:
@@ -93,6 +100,15 @@ def main():
                 c = int(shape.split("x")[1])
                 if main and c in (256, 512, 1024):
                     print(f"| {shape} {k} (MobileNet) | {main[0]:.1f} | {main[0] * 1000 / c:.2f} |")
+        for (shape, k, oth), rows in sorted(offsets.items()):
+            if oth != th:
+                continue
+            print(f"\n{shape} {k}, sepnet NHWC forward with the output buffer's page offset this many bytes "
+                  "past the input's:\n")
+            print("| output offset (bytes) | sepnet µs |")
+            print("|---:|---:|")
+            for off, us in sorted(rows):
+                print(f"| {off} | {us:.1f} |")
         print()
     return 0
 
