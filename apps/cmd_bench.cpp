@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "core/bench/kernel_bench.h"
+#include "sepnet/train/kernel_bench.h"
 
 namespace sepnet::app {
 

@@ -7,10 +7,10 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "core/io/atomic_file.h"
-#include "core/train/compare.h"
-#include "kernels/isa.h"
-#include "kernels/parallel.h"
+#include "sepnet/core/io/atomic_file.h"
+#include "sepnet/train/compare.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/parallel.h"
 
 namespace sepnet::app {
 

@@ -2,9 +2,9 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "core/checkpoint.h"
-#include "core/io/npy.h"
-#include "core/train/experiment.h"
+#include "sepnet/core/checkpoint.h"
+#include "sepnet/core/io/npy.h"
+#include "sepnet/train/experiment.h"
 
 namespace sepnet::app {
 

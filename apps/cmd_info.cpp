@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "models/mobilenet_v1.h"
-#include "models/seed_models.h"
+#include "sepnet/models/mobilenet_v1.h"
+#include "sepnet/models/seed_models.h"
 
 namespace sepnet::app {
 

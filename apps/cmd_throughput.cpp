@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
-#include "core/bench/model_throughput.h"
-#include "core/profiler.h"
-#include "kernels/isa.h"
-#include "kernels/parallel.h"
+#include "sepnet/train/model_throughput.h"
+#include "sepnet/core/profiler.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/parallel.h"
 
 namespace sepnet::app {
 

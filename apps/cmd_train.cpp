@@ -4,11 +4,11 @@
 #include <filesystem>
 
 #include "apps/commands.h"
-#include "core/io/atomic_file.h"
-#include "core/profiler.h"
-#include "core/train/experiment.h"
-#include "kernels/isa.h"
-#include "kernels/parallel.h"
+#include "sepnet/core/io/atomic_file.h"
+#include "sepnet/core/profiler.h"
+#include "sepnet/train/experiment.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/parallel.h"
 
 namespace sepnet::app {
 

@@ -7,8 +7,8 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "kernels/isa.h"
-#include "kernels/parallel.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/parallel.h"
 
 namespace sepnet::app {
 

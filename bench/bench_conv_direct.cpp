@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/conv_direct.h"
+#include "sepnet/kernels/conv_direct.h"
 #include "bench_common.h"
 #include "roofline_context.h"
 

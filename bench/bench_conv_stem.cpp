@@ -10,7 +10,7 @@
 #include <string>
 
 #include "bench_common.h"
-#include "kernels/conv_stem.h"
+#include "sepnet/kernels/conv_stem.h"
 #include "roofline_context.h"
 
 using sepnet::bench::random_buffer;

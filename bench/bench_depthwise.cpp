@@ -30,9 +30,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/depthwise.h"
-#include "kernels/depthwise_nhwc.h"
-#include "kernels/machine_probe.h"
+#include "sepnet/kernels/depthwise.h"
+#include "sepnet/kernels/depthwise_nhwc.h"
+#include "sepnet/kernels/machine_probe.h"
 
 #if defined(SEPNET_HAVE_XNNPACK) && __has_include(<pthreadpool.h>)
 #include <dlfcn.h>

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/gemm.h"
-#include "kernels/isa.h"
-#include "kernels/machine_probe.h"
+#include "sepnet/kernels/gemm.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/machine_probe.h"
 
 #ifdef SEPNET_HAVE_OPENBLAS
 #include <cblas.h>

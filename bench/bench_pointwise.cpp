@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "kernels/machine_probe.h"
-#include "kernels/pointwise.h"
+#include "sepnet/kernels/machine_probe.h"
+#include "sepnet/kernels/pointwise.h"
 
 
 using sepnet::bench::random_buffer;

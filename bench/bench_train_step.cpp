@@ -8,8 +8,8 @@
 
 #include <string>
 
-#include "core/bench/model_throughput.h"
-#include "kernels/parallel.h"
+#include "sepnet/train/model_throughput.h"
+#include "sepnet/kernels/parallel.h"
 
 namespace {
 

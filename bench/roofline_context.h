@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "kernels/machine_probe.h"
+#include "sepnet/kernels/machine_probe.h"
 
 namespace sepnet::bench {
 

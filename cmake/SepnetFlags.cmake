@@ -4,6 +4,9 @@
 add_library(sepnet_options INTERFACE)
 target_compile_options(sepnet_options INTERFACE -Wall -Wextra -Wno-unused-parameter
   $<$<CONFIG:Release>:-O3> -fno-math-errno)
+if(SEPNET_WERROR)
+  target_compile_options(sepnet_options INTERFACE -Werror)
+endif()
 if(SEPNET_NATIVE)
   target_compile_options(sepnet_options INTERFACE -march=native)
 endif()

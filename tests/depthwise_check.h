@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "kernel_check.h"
-#include "kernels/depthwise.h"
-#include "kernels/isa.h"
+#include "sepnet/kernels/depthwise.h"
+#include "sepnet/kernels/isa.h"
 
 namespace sepnet::testing {
 

@@ -7,9 +7,9 @@
 #include <functional>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/ops.h"
-#include "core/random.h"
+#include "sepnet/core/autograd.h"
+#include "sepnet/core/ops.h"
+#include "sepnet/core/random.h"
 
 namespace sepnet::testing {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/isa.h"
+#include "sepnet/kernels/isa.h"
 
 namespace sepnet::testing {
 

@@ -1,9 +1,9 @@
 // The graph machinery: accumulation through shared subexpressions, no-grad, graph release.
 #include <catch2/catch.hpp>
 
-#include "core/autograd.h"
-#include "core/nn/layers.h"
-#include "core/ops.h"
+#include "sepnet/core/autograd.h"
+#include "sepnet/core/nn/layers.h"
+#include "sepnet/core/ops.h"
 
 using namespace sepnet;
 

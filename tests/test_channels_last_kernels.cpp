@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "kernel_check.h"
-#include "kernels/batchnorm.h"
-#include "kernels/isa.h"
-#include "kernels/layout.h"
+#include "sepnet/kernels/batchnorm.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/layout.h"
 
 using namespace sepnet::kernels;
 using namespace sepnet::testing;

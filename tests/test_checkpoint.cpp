@@ -5,11 +5,11 @@
 #include <fstream>
 
 #include "temp_dir.h"
-#include "core/autograd.h"
-#include "core/checkpoint.h"
-#include "core/io/atomic_file.h"
-#include "core/train/experiment.h"
-#include "models/seed_models.h"
+#include "sepnet/core/autograd.h"
+#include "sepnet/core/checkpoint.h"
+#include "sepnet/core/io/atomic_file.h"
+#include "sepnet/train/experiment.h"
+#include "sepnet/models/seed_models.h"
 
 using namespace sepnet;
 namespace fs = std::filesystem;

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "kernel_check.h"
-#include "kernels/conv_direct.h"
-#include "kernels/isa.h"
+#include "sepnet/kernels/conv_direct.h"
+#include "sepnet/kernels/isa.h"
 
 using namespace sepnet::kernels;
 using namespace sepnet::testing;

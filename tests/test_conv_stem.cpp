@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "kernel_check.h"
-#include "kernels/conv_stem.h"
-#include "kernels/isa.h"
+#include "sepnet/kernels/conv_stem.h"
+#include "sepnet/kernels/isa.h"
 
 using namespace sepnet::kernels;
 using namespace sepnet::testing;

@@ -13,8 +13,8 @@
 
 #include "depthwise_check.h"
 #include "kernel_check.h"
-#include "kernels/depthwise.h"
-#include "kernels/isa.h"
+#include "sepnet/kernels/depthwise.h"
+#include "sepnet/kernels/isa.h"
 
 using namespace sepnet::kernels;
 

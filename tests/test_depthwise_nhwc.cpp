@@ -14,10 +14,10 @@
 
 #include "depthwise_check.h"
 #include "kernel_check.h"
-#include "kernels/depthwise.h"
-#include "kernels/cache_info.h"
-#include "kernels/depthwise_nhwc.h"
-#include "kernels/isa.h"
+#include "sepnet/kernels/depthwise.h"
+#include "sepnet/kernels/cache_info.h"
+#include "sepnet/kernels/depthwise_nhwc.h"
+#include "sepnet/kernels/isa.h"
 
 using namespace sepnet::kernels;
 

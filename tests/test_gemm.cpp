@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "kernels/gemm.h"
-#include "kernels/isa.h"
+#include "sepnet/kernels/gemm.h"
+#include "sepnet/kernels/isa.h"
 
 using namespace sepnet::kernels;
 
@@ -307,7 +307,7 @@ constexpr int kMR = 6;
 constexpr int kNV = 4;
 }  // namespace sepnet::kernels::gemm_test16
 #define SEPNET_GEMM_NS gemm_test16
-#include "kernels/gemm_impl.h"
+#include "sepnet/kernels/gemm_impl.h"
 #undef SEPNET_GEMM_NS
 
 TEST_CASE("sgemm driver with the AVX-512 geometry (portable 16-lane emulation)", "[gemm]") {

@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "core/data/idx.h"
+#include "sepnet/core/data/idx.h"
 
 #include "temp_dir.h"
 

@@ -6,8 +6,8 @@
 #include <random>
 #include <vector>
 
-#include "kernels/gemm.h"
-#include "kernels/im2col.h"
+#include "sepnet/kernels/gemm.h"
+#include "sepnet/kernels/im2col.h"
 
 using namespace sepnet::kernels;
 

@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "core/random.h"
-#include "kernels/im2col.h"
+#include "sepnet/core/random.h"
+#include "sepnet/kernels/im2col.h"
 
 using namespace sepnet;
 using namespace sepnet::kernels;

@@ -12,8 +12,8 @@
 
 #include <unistd.h>
 
-#include "core/bench/kernel_bench.h"
-#include "core/io/atomic_file.h"
+#include "sepnet/train/kernel_bench.h"
+#include "sepnet/core/io/atomic_file.h"
 
 using namespace sepnet;
 

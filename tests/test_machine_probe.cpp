@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "kernels/machine_probe.h"
+#include "sepnet/kernels/machine_probe.h"
 
 using namespace sepnet::kernels;
 

@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/autograd.h"
-#include "core/ops.h"
-#include "models/mobilenet_v1.h"
-#include "models/seed_models.h"
+#include "sepnet/core/autograd.h"
+#include "sepnet/core/ops.h"
+#include "sepnet/models/mobilenet_v1.h"
+#include "sepnet/models/seed_models.h"
 
 using namespace sepnet;
 

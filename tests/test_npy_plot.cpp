@@ -12,8 +12,8 @@
 
 #include <unistd.h>
 
-#include "core/io/npy.h"
-#include "core/plot/svg_plot.h"
+#include "sepnet/core/io/npy.h"
+#include "sepnet/train/svg_plot.h"
 
 #include "temp_dir.h"
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "core/ops.h"
+#include "sepnet/core/ops.h"
 #include "gradcheck.h"
 
 using namespace sepnet;

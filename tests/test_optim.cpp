@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "core/optim/optimizer.h"
+#include "sepnet/core/optim/optimizer.h"
 
 using namespace sepnet;
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "kernels/isa.h"
+#include "sepnet/kernels/isa.h"
 #include "kernel_check.h"
-#include "kernels/pointwise.h"
+#include "sepnet/kernels/pointwise.h"
 
 using namespace sepnet::kernels;
 

@@ -6,11 +6,11 @@
 #include <omp.h>
 #include <vector>
 
-#include "core/random.h"
-#include "kernels/batchnorm.h"
-#include "kernels/eltwise.h"
-#include "kernels/isa.h"
-#include "kernels/pool.h"
+#include "sepnet/core/random.h"
+#include "sepnet/kernels/batchnorm.h"
+#include "sepnet/kernels/eltwise.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/pool.h"
 #include "kernel_check.h"
 
 using namespace sepnet;

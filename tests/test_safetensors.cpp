@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "core/io/atomic_file.h"
-#include "core/io/safetensors.h"
+#include "sepnet/core/io/atomic_file.h"
+#include "sepnet/core/io/safetensors.h"
 
 #include "temp_dir.h"
 

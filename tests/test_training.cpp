@@ -1,10 +1,10 @@
 // End to end on small generated data: a small conv net must fit a separable task.
 #include <catch2/catch.hpp>
 
-#include "core/autograd.h"
-#include "core/nn/layers.h"
-#include "core/ops.h"
-#include "core/optim/optimizer.h"
+#include "sepnet/core/autograd.h"
+#include "sepnet/core/nn/layers.h"
+#include "sepnet/core/ops.h"
+#include "sepnet/core/optim/optimizer.h"
 
 using namespace sepnet;
 

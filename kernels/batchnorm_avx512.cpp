@@ -1,5 +1,0 @@
-// Batch-norm kernels compiled with the avx512 flags (bodies in batchnorm_impl.h).
-#include "kernels/batchnorm_impl.h"
-#include "kernels/batchnorm_internal.h"
-
-SEPNET_BN_DEFINE_PATH(bn_avx512)

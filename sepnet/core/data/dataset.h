@@ -1,0 +1,48 @@
+// In-memory image classification data as float tensors, and seeded mini-batching.
+// Pixels are scaled to [0, 1] and normalized with MNIST's training-set mean and standard
+// deviation (0.1307, 0.3081), the constants every PyTorch MNIST example uses.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sepnet/core/data/idx.h"
+#include "sepnet/core/random.h"
+#include "sepnet/core/tensor.h"
+
+namespace sepnet::data {
+
+constexpr float kMnistMean = 0.1307f;
+constexpr float kMnistStd = 0.3081f;
+
+struct ImageDataset {
+  Tensor images;  // [N, 1, H, W], normalized
+  std::vector<int32_t> labels;
+  int64_t size() const { return static_cast<int64_t>(labels.size()); }
+};
+
+// max_count < 0 keeps every image; otherwise the first max_count.
+ImageDataset to_dataset(const MnistSplit& split, int64_t max_count = -1, float mean = kMnistMean,
+                        float stddev = kMnistStd);
+ImageDataset load_dataset(const std::string& dir, bool train, int64_t max_count = -1);
+
+// Batches over a dataset; reshuffled at each epoch from (seed, epoch), so any epoch's order
+// can be reproduced (and resumed) without replaying the earlier ones. The last batch may be
+// smaller (PyTorch's drop_last = False).
+class BatchSampler {
+ public:
+  BatchSampler(int64_t count, int batch_size, uint64_t seed, bool shuffle);
+  void start_epoch(int epoch);
+  int64_t num_batches() const { return (count_ + batch_size_ - 1) / batch_size_; }
+  // Copies batch b of the current epoch into x [B, 1, H, W] and labels.
+  void gather(int64_t b, const ImageDataset& data, Tensor& x, std::vector<int32_t>& labels) const;
+
+ private:
+  int64_t count_;
+  int batch_size_;
+  uint64_t seed_;
+  bool shuffle_;
+  std::vector<int32_t> order_;
+};
+
+}  // namespace sepnet::data

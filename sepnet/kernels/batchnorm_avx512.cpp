@@ -1,0 +1,5 @@
+// Batch-norm kernels compiled with the avx512 flags (bodies in batchnorm_impl.h).
+#include "sepnet/kernels/batchnorm_impl.h"
+#include "sepnet/kernels/batchnorm_internal.h"
+
+SEPNET_BN_DEFINE_PATH(bn_avx512)

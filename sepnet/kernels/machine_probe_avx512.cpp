@@ -1,0 +1,24 @@
+// AVX-512 peak loop: 16 independent 16-wide accumulators (2 FMA ports × 4 cycle latency,
+// with slack for cores that split 512-bit ops into two 256-bit halves).
+#include <immintrin.h>
+
+#include "sepnet/kernels/machine_probe_internal.h"
+
+namespace sepnet::kernels::probe {
+
+double fma_loop_avx512(long iterations, float* sink) {
+  constexpr int kAcc = 16;
+  __m512 acc[kAcc];
+  for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_set1_ps(0.001f * static_cast<float>(i));
+  const __m512 mul = _mm512_set1_ps(0.999999f), add = _mm512_set1_ps(1e-6f);
+  for (long it = 0; it < iterations; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kAcc; ++i) acc[i] = _mm512_fmadd_ps(acc[i], mul, add);
+  }
+  __m512 total = acc[0];
+  for (int i = 1; i < kAcc; ++i) total = _mm512_add_ps(total, acc[i]);
+  *sink += _mm512_reduce_add_ps(total);
+  return 2.0 * 16 * kAcc * static_cast<double>(iterations);
+}
+
+}  // namespace sepnet::kernels::probe

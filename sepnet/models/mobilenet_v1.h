@@ -1,0 +1,39 @@
+// MobileNet v1 (Howard et al. 2017) with the width multiplier α (channels × α) and the
+// resolution multiplier ρ (input side = round(224·ρ)): a 3×3 stride-2 conv, 13 depthwise-
+// separable blocks (3×3 depthwise + BN + ReLU, 1×1 pointwise + BN + ReLU), global average
+// pooling and a linear classifier.
+#pragma once
+#include <memory>
+
+#include "sepnet/core/nn/layers.h"
+
+namespace sepnet::models {
+
+struct MobileNetOptions {
+  float width_multiplier = 1.0f;       // α ∈ (0, 1]; channels = max(8, round(c·α))
+  float resolution_multiplier = 1.0f;  // ρ; input side = round(224·ρ)
+  int num_classes = 1000;
+  int in_channels = 3;
+  // Run channels-last (NHWC) after the stem: depthwise vectorizes over channels and the 1×1
+  // convs are single GEMMs (docs/design.md, "Layouts"). Input and output are the same either
+  // way ([N, 3, H, W] images in, logits out), and so are parameters and checkpoints.
+  bool channels_last = true;
+  int input_size() const { return static_cast<int>(224.0f * resolution_multiplier + 0.5f); }
+};
+
+class MobileNetV1 : public nn::Module {
+ public:
+  MobileNetV1(const MobileNetOptions& options, Rng& rng);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  Shape output_shape(const Shape& in) const override { return {in[0], options_.num_classes}; }
+  int64_t macs(const Shape& in) const override;
+  const MobileNetOptions& options() const { return options_; }
+  nn::Sequential& features() { return *features_; }
+
+ private:
+  MobileNetOptions options_;
+  std::shared_ptr<nn::Sequential> features_, classifier_;
+};
+
+}  // namespace sepnet::models

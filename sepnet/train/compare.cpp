@@ -1,0 +1,97 @@
+#include "sepnet/train/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+namespace sepnet::train {
+
+std::string reported_accuracy(const std::string& model, bool batch_norm) {
+  if (model == "cnn") return batch_norm ? "97.98" : "97.16";
+  if (model == "dw") return batch_norm ? "97.16" : "87";
+  return "-";
+}
+
+CompareRow summarize(const std::string& recipe, const std::string& model, bool batch_norm,
+                     const std::vector<RunResult>& runs) {
+  CompareRow row{recipe, model, batch_norm, 0, 0, {}, 0, 0, 0, 0, reported_accuracy(model, batch_norm), {}};
+  std::vector<double> speeds;
+  for (const RunResult& r : runs) {
+    row.parameters = r.parameters;
+    row.macs_per_image = r.macs_per_image;
+    row.final_accuracies.push_back(r.final_test_accuracy());
+    std::vector<double> curve;
+    for (const EpochRecord& e : r.epochs) {
+      curve.push_back(e.test_accuracy);
+      speeds.push_back(e.train.images_per_second);
+      row.train_seconds_total += e.train.train_seconds;
+    }
+    row.curves.push_back(curve);
+  }
+  const double n = static_cast<double>(row.final_accuracies.size());
+  if (n > 0) {
+    row.mean_accuracy = std::accumulate(row.final_accuracies.begin(), row.final_accuracies.end(), 0.0) / n;
+    double ss = 0;
+    for (double a : row.final_accuracies) ss += (a - row.mean_accuracy) * (a - row.mean_accuracy);
+    row.std_accuracy = n > 1 ? std::sqrt(ss / (n - 1)) : 0.0;
+  }
+  if (!speeds.empty()) {
+    std::sort(speeds.begin(), speeds.end());
+    const size_t m = speeds.size() / 2;
+    row.median_images_per_second = speeds.size() % 2 ? speeds[m] : 0.5 * (speeds[m - 1] + speeds[m]);
+  }
+  return row;
+}
+
+std::string markdown_table(const std::vector<CompareRow>& rows, const std::vector<uint64_t>& seeds, int epochs) {
+  std::string seed_list;
+  for (size_t i = 0; i < seeds.size(); ++i) seed_list += (i ? "," : "") + std::to_string(seeds[i]);
+  std::string s = fmt::format(
+      "| recipe | model | BN | params | MACs/image | test acc % (mean ± std, n={}) | min–max | train img/s (median) | write-up |\n"
+      "|---|---|---|---:|---:|---:|---:|---:|---:|\n",
+      seeds.size());
+  for (const CompareRow& r : rows) {
+    const auto [lo, hi] = std::minmax_element(r.final_accuracies.begin(), r.final_accuracies.end());
+    s += fmt::format("| {} | {} | {} | {} | {} | {:.2f} ± {:.2f} | {:.2f}–{:.2f} | {:.0f} | {} |\n", r.recipe, r.model,
+                     r.batch_norm ? "yes" : "no", r.parameters, r.macs_per_image, r.mean_accuracy, r.std_accuracy,
+                     r.final_accuracies.empty() ? 0.0 : *lo, r.final_accuracies.empty() ? 0.0 : *hi,
+                     r.median_images_per_second, r.reported);
+  }
+  s += fmt::format("\nseeds {}; {} epochs; test accuracy after the last epoch on the 10,000 MNIST test images.\n",
+                   seed_list, epochs);
+  return s;
+}
+
+LineChart accuracy_chart(const std::string& recipe, const std::vector<CompareRow>& rows) {
+  LineChart chart;
+  chart.title = "MNIST test accuracy, recipe '" + recipe + "' (mean over seeds)";
+  chart.x_label = "epoch";
+  chart.y_label = "test accuracy (%)";
+  const std::pair<const char*, const char*> colors[] = {{"cnn", "#1f77b4"}, {"dw", "#d62728"}, {"dwsep", "#2ca02c"}};
+  double lowest = 100.0;
+  for (const CompareRow& r : rows) {
+    if (r.recipe != recipe || r.curves.empty()) continue;
+    Series s;
+    s.label = r.model + (r.batch_norm ? "+BN" : " no BN");
+    for (const auto& [m, c] : colors)
+      if (r.model == m) s.color = c;
+    s.dashed = !r.batch_norm;
+    const size_t epochs = r.curves.front().size();
+    for (size_t e = 0; e < epochs; ++e) {
+      double sum = 0;
+      for (const auto& curve : r.curves) sum += curve[e];
+      s.x.push_back(static_cast<double>(e + 1));
+      s.y.push_back(sum / static_cast<double>(r.curves.size()));
+      lowest = std::min(lowest, s.y.back());
+    }
+    chart.series.push_back(s);
+  }
+  chart.reference_lines = {{"write-up cnn+BN 97.98", 97.98}, {"write-up dw+BN / cnn 97.16", 97.16}};
+  if (lowest <= 88.0) chart.reference_lines.push_back({"write-up dw no BN 87", 87.0});
+  chart.y_max = 100.0;
+  return chart;
+}
+
+}  // namespace sepnet::train

@@ -1,0 +1,67 @@
+// One complete training run: build the model, train for the configured epochs with a test
+// evaluation after each, write metrics.jsonl and checkpoints into the run directory, resume
+// from a checkpoint. `sepnet train` is one run; `sepnet compare` is many.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sepnet/core/checkpoint.h"
+#include "sepnet/core/data/dataset.h"
+#include "sepnet/train/recipe.h"
+#include "sepnet/train/trainer.h"
+#include "sepnet/models/seed_models.h"
+
+namespace sepnet::train {
+
+struct RunConfig {
+  std::string model = "cnn";  // cnn | dw | dwsep
+  bool batch_norm = true;
+  std::string recipe = "seed";
+  std::string optimizer = "sgd";
+  float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
+  int batch = 64, epochs = 5;
+  std::string loss = "softmax-ce";
+  uint64_t seed = 1;
+  int threads = 0;       // 0: OpenMP's default
+  std::string out_dir;   // empty: write nothing
+  std::string resume;    // model checkpoint to continue from
+  bool save_checkpoint = true;
+};
+
+// Fills optimizer/lr/momentum/batch/epochs/loss from the recipe's values.
+RunConfig config_from_recipe(const Recipe& recipe);
+
+struct EpochRecord {
+  int epoch;
+  EpochResult train;
+  double test_accuracy, test_loss;
+};
+
+struct RunResult {
+  RunConfig config;
+  int64_t parameters = 0, macs_per_image = 0;
+  std::vector<EpochRecord> epochs;
+  double final_test_accuracy() const { return epochs.empty() ? 0.0 : epochs.back().test_accuracy; }
+};
+
+using EpochFn = std::function<void(const EpochRecord&)>;
+
+RunResult run_training(const RunConfig& config, const data::ImageDataset& train_data,
+                       const data::ImageDataset& test_data, const ProgressFn& progress = nullptr,
+                       const EpochFn& on_epoch = nullptr);
+
+// A run that already finished with this exact configuration (its out_dir holds metrics.jsonl
+// with config.epochs lines for the same model, BN, recipe, seed, optimizer, lr, batch, loss and
+// number of training images, and a model checkpoint), read back instead of trained again.
+std::optional<RunResult> load_finished_run(const RunConfig& config, int64_t train_images);
+
+// The checkpoint metadata every run writes (model, BN, normalization, recipe, epoch, ...).
+Metadata checkpoint_metadata(const RunConfig& config, int epoch);
+// Builds the model a checkpoint's metadata describes (for eval and resume).
+std::unique_ptr<models::SeedNet> model_from_metadata(const std::string& path, const Metadata& metadata);
+
+}  // namespace sepnet::train

@@ -1,0 +1,86 @@
+#include "sepnet/train/model_throughput.h"
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "sepnet/core/autograd.h"
+#include "sepnet/core/optim/optimizer.h"
+#include "sepnet/core/random.h"
+#include "sepnet/train/trainer.h"
+#include "sepnet/models/mobilenet_v1.h"
+#include "sepnet/models/seed_models.h"
+
+namespace sepnet::bench {
+
+ModelStep make_model_step(const ThroughputOptions& o) {
+  if (o.batch < 1) throw std::invalid_argument("throughput: batch must be >= 1");
+  Rng rng(1);
+  std::shared_ptr<nn::Module> net;
+  int channels = 1, side = 28, classes = 10;
+  if (o.model == "mobilenet") {
+    models::MobileNetOptions mo{o.width, o.resolution};
+    mo.channels_last = o.channels_last;
+    net = std::make_shared<models::MobileNetV1>(mo, rng);
+    channels = 3, side = mo.input_size(), classes = mo.num_classes;
+  } else if (models::is_seed_architecture(o.model)) {
+    net = std::make_shared<models::SeedNet>(o.model, true, rng);
+  } else {
+    throw std::invalid_argument("throughput: unknown model '" + o.model + "' (mobilenet, cnn, dw, dwsep)");
+  }
+  std::vector<float> pixels(static_cast<size_t>(o.batch) * channels * side * side);
+  for (auto& v : pixels) v = rng.normal();
+  const Tensor x = Tensor::from_vector({o.batch, channels, side, side}, pixels);
+  std::vector<int32_t> labels(static_cast<size_t>(o.batch));
+  for (auto& l : labels) l = static_cast<int32_t>(rng.below(static_cast<uint64_t>(classes)));
+
+  ModelStep step;
+  step.model = net->describe();
+  step.input_size = side;
+  step.macs_per_image = net->macs({1, channels, side, side});
+  if (o.train) {
+    net->train();
+    std::shared_ptr<optim::Optimizer> optimizer = train::make_optimizer("sgd", net->parameters(), 0.01f, 0.9f, 0.0f);
+    step.run = [net, optimizer, x, labels] {
+      optimizer->zero_grad();
+      Tensor loss = train::classification_loss("ce", net->forward(x), labels);
+      loss.backward();
+      optimizer->step();
+    };
+  } else {
+    net->eval();
+    step.run = [net, x] {
+      NoGradGuard no_grad;
+      Tensor logits = net->forward(x);
+      (void)logits;
+    };
+  }
+  return step;
+}
+
+ThroughputResult measure_throughput(const ThroughputOptions& o) {
+  const ModelStep model = make_model_step(o);
+  const auto& step = model.run;
+  using Clock = std::chrono::steady_clock;
+  for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<double> ms;
+  const auto start = Clock::now();
+  do {
+    const auto t = Clock::now();
+    step();
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+  } while (std::chrono::duration<double>(Clock::now() - start).count() < o.seconds || ms.size() < 3);
+  std::nth_element(ms.begin(), ms.begin() + static_cast<long>(ms.size() / 2), ms.end());
+  ThroughputResult r;
+  r.model = model.model;
+  r.input_size = model.input_size;
+  r.macs_per_image = model.macs_per_image;
+  r.batches = static_cast<int>(ms.size());
+  r.median_ms = ms[ms.size() / 2];
+  r.images_per_second = o.batch / (r.median_ms / 1000.0);
+  return r;
+}
+
+}  // namespace sepnet::bench

@@ -1,0 +1,52 @@
+// The training loop and evaluation, shared by `sepnet train` and `sepnet compare`.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sepnet/core/data/dataset.h"
+#include "sepnet/core/nn/module.h"
+#include "sepnet/core/optim/optimizer.h"
+
+namespace sepnet::train {
+
+// "ce": cross-entropy on the logits (log-softmax + NLL, the correct loss).
+// "softmax-ce": cross-entropy on softmax(logits), the write-up's tutorial pattern
+//               (loss = −log softmax(softmax(z))[y]); gradients shrink as the net gets confident.
+Tensor classification_loss(const std::string& kind, const Tensor& logits, const std::vector<int32_t>& labels);
+bool is_known_loss(const std::string& kind);
+
+std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params, float lr,
+                                                 float momentum, float weight_decay);
+
+struct Progress {
+  int epoch, epochs;
+  int64_t batch, batches;
+  double loss;            // running mean over the epoch so far
+  double images_per_second;
+  double eta_seconds;     // for the rest of this epoch
+};
+using ProgressFn = std::function<void(const Progress&)>;
+
+struct EpochResult {
+  double train_loss = 0, train_accuracy = 0;  // running over the epoch, in training mode
+  double train_seconds = 0, images_per_second = 0;
+};
+
+// One pass over `data` in batches from `sampler` (already started for this epoch).
+EpochResult train_epoch(nn::Module& model, optim::Optimizer& optimizer, const data::ImageDataset& data,
+                        const data::BatchSampler& sampler, const std::string& loss_kind, int epoch, int epochs,
+                        const ProgressFn& progress = nullptr);
+
+struct Evaluation {
+  double accuracy = 0;  // percent
+  double loss = 0;      // mean cross-entropy on the logits
+  std::array<std::array<int64_t, 10>, 10> confusion{};  // [true][predicted], first 10 classes
+  Tensor logits;  // [N, classes] when requested
+};
+Evaluation evaluate(nn::Module& model, const data::ImageDataset& data, int batch_size = 1000, bool keep_logits = false);
+
+}  // namespace sepnet::train
