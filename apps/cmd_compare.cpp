@@ -7,12 +7,24 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
+#include "apps/model_options.h"
 #include "sepnet/core/io/atomic_file.h"
 #include "sepnet/train/compare.h"
 #include "sepnet/kernels/isa.h"
 #include "sepnet/kernels/parallel.h"
 
 namespace sepnet::app {
+
+namespace {
+bool has_no_bn_variant(const std::string& model) {
+  try {
+    models::find_model(model).resolve(models::ModelSpec{.name = model, .batch_norm = false});
+    return true;
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+}
+}  // namespace
 
 void register_compare(CLI::App& app) {
   struct Options {
@@ -26,7 +38,10 @@ void register_compare(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("compare", "the write-up's experiment: cnn vs dw (and dwsep), with and without BN, over seeds");
   cmd->add_option("--recipe", o->recipes, "recipes to run (default: seed standard)")->check(CLI::IsMember({"seed", "standard"}));
-  cmd->add_option("--models", o->models, "models (default: cnn dw dwsep)")->check(CLI::IsMember({"cnn", "dw", "dwsep"}));
+  cmd->add_option("--models", o->models, "registered models (default: cnn dw dwsep); each with and without BN where it has both")
+      ->check(CLI::Validator(
+          [](std::string& m) { return models::has_model(m) ? std::string() : "unknown model (registered: " + model_choices() + ")"; },
+          "MODEL"));
   cmd->add_option("--seeds", o->seeds, "seeds (default: 1 2 3)");
   cmd->add_option("--epochs", o->epochs, "epochs (default: the recipe's)")->check(CLI::PositiveNumber);
   cmd->add_option("--data", o->data, "directory with the IDX files");
@@ -39,10 +54,12 @@ void register_compare(CLI::App& app) {
     apply_machine_options(o->threads, o->isa);
     const auto train_data = data::load_dataset(o->data, true, o->max_train);
     const auto test_data = data::load_dataset(o->data, false);
-    const size_t total = o->recipes.size() * o->models.size() * 2 * o->seeds.size();
-    fmt::print("sepnet compare: {} runs ({} recipes × {} models × BN on/off × {} seeds) on {} training images, "
+    size_t variants = 0;
+    for (const std::string& model : o->models) variants += has_no_bn_variant(model) ? 2 : 1;
+    const size_t total = o->recipes.size() * variants * o->seeds.size();
+    fmt::print("sepnet compare: {} runs ({} recipes × {} model variants (BN on/off) × {} seeds) on {} training images, "
                "{} threads, kernels {}\n",
-               total, o->recipes.size(), o->models.size(), o->seeds.size(), train_data.size(),
+               total, o->recipes.size(), variants, o->seeds.size(), train_data.size(),
                kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
     const auto start = std::chrono::steady_clock::now();
     std::vector<train::CompareRow> rows;
@@ -53,13 +70,14 @@ void register_compare(CLI::App& app) {
       const auto recipe = *train::find_recipe(recipe_name);
       for (const std::string& model : o->models)
         for (bool bn : {true, false}) {
+          if (!bn && !has_no_bn_variant(model)) continue;
           std::vector<train::RunResult> runs;
           for (uint64_t seed : o->seeds) {
             train::RunConfig c = train::config_from_recipe(recipe);
             if (o->epochs > 0) c.epochs = o->epochs;
             epochs_run = c.epochs;
-            c.model = model;
-            c.batch_norm = bn;
+            c.model.name = model;
+            c.model.batch_norm = bn;
             c.seed = seed;
             c.out_dir = (fs::path(o->out) / recipe_name / fmt::format("{}-{}-seed{}", model, bn ? "bn" : "nobn", seed)).string();
             const std::string prefix = fmt::format("[{}/{}] {} {}{} seed {}: ", ++done, total, recipe_name, model,

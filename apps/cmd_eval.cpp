@@ -25,6 +25,7 @@ void register_eval(CLI::App& app) {
     auto model = train::model_from_metadata(o->checkpoint, meta);
     load_model(o->checkpoint, *model);
     const auto test = data::load_dataset(o->data, false);
+    train::spec_for_data(models::spec_from_metadata(o->checkpoint, meta), test, o->data + " (test set)");
     const auto ev = train::evaluate(*model, test, 1000, !o->dump_logits.empty());
     fmt::print("{}: {} on {} ({} images): accuracy {:.2f}%  loss {:.4f}\n", o->checkpoint, model->describe(), o->data,
                test.size(), ev.accuracy, ev.loss);

@@ -2,8 +2,7 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
-#include "sepnet/models/mobilenet_v1.h"
-#include "sepnet/models/seed_models.h"
+#include "apps/model_options.h"
 
 namespace sepnet::app {
 
@@ -25,27 +24,24 @@ void print_rows(const nn::Module& module, const std::string& prefix, Shape& shap
 }  // namespace
 
 void register_info(CLI::App& app) {
-  auto model = std::make_shared<std::string>("cnn");
-  auto no_bn = std::make_shared<bool>(false);
-  auto alpha = std::make_shared<float>(1.0f);
-  auto rho = std::make_shared<float>(1.0f);
-  CLI::App* cmd = app.add_subcommand("info", "per-layer table of output shape, parameters and MACs");
-  cmd->add_option("--model", *model, "cnn | dw | dwsep | mobilenet")->check(CLI::IsMember({"cnn", "dw", "dwsep", "mobilenet"}));
-  cmd->add_flag("--no-bn", *no_bn, "leave out the BatchNorm layers (MNIST models)");
-  cmd->add_option("--width", *alpha, "MobileNet width multiplier α")->check(CLI::Range(0.01, 1.0));
-  cmd->add_option("--resolution", *rho, "MobileNet resolution multiplier ρ")->check(CLI::Range(0.15, 2.0));
-  cmd->callback([=] {
-    Rng rng(0);
-    std::unique_ptr<nn::Module> net;
-    Shape shape;
-    if (*model == "mobilenet") {
-      models::MobileNetOptions o{*alpha, *rho};
-      net = std::make_unique<models::MobileNetV1>(o, rng);
-      shape = {1, 3, o.input_size(), o.input_size()};
-    } else {
-      net = std::make_unique<models::SeedNet>(*model, !*no_bn, rng);
-      shape = {1, 1, 28, 28};
+  struct Options {
+    models::ModelSpec spec;
+    bool list = false;
+  };
+  auto o = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("info", "per-layer table of output shape, parameters and MACs of a model");
+  add_model_options(*cmd, o->spec, "cnn");
+  cmd->add_flag("--list", o->list, "list the registered models instead");
+  cmd->callback([o] {
+    if (o->list) {
+      for (const std::string& name : models::model_names())
+        fmt::print("{:<12} {}\n", name, models::find_model(name).summary);
+      return;
     }
+    const models::ModelSpec spec = models::resolve_spec(o->spec);
+    Rng rng(0);
+    const auto net = models::build_model(spec, rng);
+    Shape shape = models::input_shape(spec);
     fmt::print("{} — input {}\n", net->describe(), shape_to_string(shape));
     fmt::print("{:<22} {:<44} {:<18} {:>10} {:>12}\n", "layer", "module", "output", "params", "MACs");
     int64_t params = 0, macs = 0;

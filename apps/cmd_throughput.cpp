@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/model_options.h"
 #include "sepnet/train/model_throughput.h"
 #include "sepnet/core/profiler.h"
 #include "sepnet/kernels/isa.h"
@@ -17,19 +18,13 @@ void register_throughput(CLI::App& app) {
   struct Options {
     bench::ThroughputOptions run;
     std::string mode = "infer";
-    std::string layout = "nhwc";
     bool json = false, profile = false;
     int threads = 0;
     std::string isa;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("throughput", "images/s of a whole model: inference or training step");
-  cmd->add_option("--model", o->run.model, "mobilenet | cnn | dw | dwsep")
-      ->check(CLI::IsMember({"mobilenet", "cnn", "dw", "dwsep"}));
-  cmd->add_option("--width", o->run.width, "MobileNet width multiplier α")->check(CLI::Range(0.01, 1.0));
-  cmd->add_option("--resolution", o->run.resolution, "MobileNet resolution multiplier ρ")->check(CLI::Range(0.15, 2.0));
-  cmd->add_option("--layout", o->layout, "MobileNet activations after the stem: nhwc (channels-last, default) | nchw")
-      ->check(CLI::IsMember({"nhwc", "nchw"}));
+  add_model_options(*cmd, o->run.model, "mobilenet");
   cmd->add_option("--batch", o->run.batch, "images per batch")->check(CLI::PositiveNumber);
   cmd->add_option("--mode", o->mode, "infer (eval, no graph) | train (forward, loss, backward, SGD step)")
       ->check(CLI::IsMember({"infer", "train"}));
@@ -43,7 +38,6 @@ void register_throughput(CLI::App& app) {
   cmd->callback([o] {
     apply_machine_options(o->threads, o->isa);
     o->run.train = o->mode == "train";
-    o->run.channels_last = o->layout == "nhwc";
     profiler::set_enabled(o->profile);
     const bench::ThroughputResult r = bench::measure_throughput(o->run);
     profiler::set_enabled(false);

@@ -4,6 +4,8 @@
 #include <filesystem>
 
 #include "apps/commands.h"
+#include "apps/model_options.h"
+#include "sepnet/core/checkpoint.h"
 #include "sepnet/core/io/atomic_file.h"
 #include "sepnet/core/profiler.h"
 #include "sepnet/train/experiment.h"
@@ -14,16 +16,27 @@ namespace sepnet::app {
 
 namespace {
 struct TrainOptions {
-  std::string model = "cnn", recipe = "seed", optimizer, loss, data = "data/mnist", out = "runs/train", resume, isa;
-  bool no_bn = false, profile = false;
+  models::ModelSpec model;
+  std::string recipe = "seed", optimizer, loss, data = "data/mnist", out = "runs/train", resume, isa;
+  bool profile = false;
   int epochs = 0, batch = 0, threads = 0;
   float lr = 0, momentum = 0, weight_decay = 0;
   uint64_t seed = 1;
   long max_train = -1;
 };
 
-void run(const TrainOptions& o, const CLI::App& cmd) {
+void run(TrainOptions o, const CLI::App& cmd) {
   apply_machine_options(o.threads, o.isa);
+  if (!o.resume.empty()) {
+    // The checkpoint says which network it holds; flags given explicitly must agree with it
+    // (run_training checks), the others take its values.
+    const models::ModelSpec saved = models::spec_from_metadata(o.resume, read_metadata(o.resume));
+    if (!cmd.count("--model")) o.model.name = saved.name;
+    if (!cmd.count("--no-bn")) o.model.batch_norm = saved.batch_norm;
+    if (!cmd.count("--width")) o.model.width = saved.width;
+    if (!cmd.count("--resolution")) o.model.resolution = saved.resolution;
+    if (!cmd.count("--image-size")) o.model.image_size = saved.image_size;
+  }
   auto recipe = train::find_recipe(o.recipe);
   train::RunConfig c = train::config_from_recipe(*recipe);
   // Explicit flags override the recipe's values.
@@ -35,15 +48,15 @@ void run(const TrainOptions& o, const CLI::App& cmd) {
   if (cmd.count("--momentum")) c.momentum = o.momentum;
   c.weight_decay = o.weight_decay;
   c.model = o.model;
-  c.batch_norm = !o.no_bn;
   c.seed = o.seed;
   c.threads = o.threads;
   c.out_dir = o.out;
   c.resume = o.resume;
 
-  fmt::print("sepnet train: model {}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
+  fmt::print("sepnet train: model {}{}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
              "{} threads | kernels {}\n",
-             c.model, c.batch_norm ? "+BN" : " (no BN)", c.recipe, c.optimizer, c.lr, c.momentum, c.batch, c.epochs,
+             c.model.name, c.model.batch_norm ? "+BN" : " (no BN)",
+             c.model.width != 1.0f ? fmt::format(" α={}", c.model.width) : "", c.recipe, c.optimizer, c.lr, c.momentum, c.batch, c.epochs,
              c.loss, c.seed, kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
   const auto train_data = data::load_dataset(o.data, true, o.max_train);
   const auto test_data = data::load_dataset(o.data, false);
@@ -75,8 +88,7 @@ void run(const TrainOptions& o, const CLI::App& cmd) {
 void register_train(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* cmd = app.add_subcommand("train", "train one model on MNIST (or any IDX set) with per-epoch test accuracy");
-  cmd->add_option("--model", o->model, "cnn | dw | dwsep")->check(CLI::IsMember({"cnn", "dw", "dwsep"}));
-  cmd->add_flag("--no-bn", o->no_bn, "leave out the BatchNorm layers");
+  add_model_options(*cmd, o->model, "cnn");
   cmd->add_option("--recipe", o->recipe, "seed (write-up's SGD + softmax-CE) | standard (Adam + CE)")
       ->check(CLI::IsMember({"seed", "standard"}));
   cmd->add_option("--epochs", o->epochs, "epochs (overrides the recipe)")->check(CLI::PositiveNumber);
@@ -89,7 +101,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "random seed (weights and batch order)");
   cmd->add_option("--data", o->data, "directory with the IDX files (raw or .gz)");
   cmd->add_option("--out", o->out, "run directory for metrics.jsonl and checkpoints");
-  cmd->add_option("--resume", o->resume, "continue from this model.safetensors (optimizer.safetensors beside it)")
+  cmd->add_option("--resume", o->resume,
+                  "continue from this model.safetensors (optimizer.safetensors beside it); the model options "
+                  "default to the checkpoint's")
       ->check(CLI::ExistingFile);
   cmd->add_option("--max-train", o->max_train, "use only the first N training images")->check(CLI::PositiveNumber);
   cmd->add_flag("--profile", o->profile, "print per-layer forward/backward time, share and GFLOP/s (also profile.md)");

@@ -16,7 +16,7 @@ namespace {
 void train_step(benchmark::State& state, const std::string& architecture, int batch, int threads) {
   sepnet::kernels::set_num_threads(threads);
   sepnet::bench::ThroughputOptions options;
-  options.model = architecture;
+  options.model = {.name = architecture};
   options.batch = batch;
   options.train = true;
   const sepnet::bench::ModelStep step = sepnet::bench::make_model_step(options);

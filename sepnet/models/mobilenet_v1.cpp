@@ -9,14 +9,45 @@
 namespace sepnet::models {
 
 namespace {
+// Five stride-2 stages: a 16-pixel input still leaves a 1×1 map at the end (28 → 14 → 7 → 4 → 2 → 1).
+constexpr int kMinImageSize = 16;
 int scaled(int channels, float alpha) { return std::max(8, static_cast<int>(std::lround(channels * alpha))); }
 }  // namespace
+
+ModelEntry mobilenet_v1_entry() {
+  return {"mobilenet", "MobileNet v1 (Howard et al. 2017) with width α (--width) and resolution ρ (--resolution)",
+          [](ModelSpec s) {
+            if (!s.batch_norm) throw std::invalid_argument("model 'mobilenet' always has BatchNorm (drop --no-bn)");
+            if (!(s.width > 0.0f && s.width <= 1.0f))
+              throw std::invalid_argument("model 'mobilenet': width multiplier must be in (0, 1], not " +
+                                          std::to_string(s.width));
+            if (s.image_size == 0) s.image_size = MobileNetOptions{1.0f, s.resolution}.input_size();
+            if (s.in_channels == 0) s.in_channels = 3;
+            if (s.num_classes == 0) s.num_classes = 1000;
+            if (s.image_size < kMinImageSize)
+              throw std::invalid_argument("model 'mobilenet' needs images of at least " +
+                                          std::to_string(kMinImageSize) + " pixels, not " +
+                                          std::to_string(s.image_size));
+            return s;
+          },
+          [](const ModelSpec& s, Rng& rng) -> std::unique_ptr<nn::Module> {
+            MobileNetOptions o;
+            o.width_multiplier = s.width;
+            o.resolution_multiplier = s.resolution;
+            o.image_size = s.image_size;
+            o.num_classes = s.num_classes;
+            o.in_channels = s.in_channels;
+            o.channels_last = s.channels_last;
+            return std::make_unique<MobileNetV1>(o, rng);
+          }};
+}
 
 MobileNetV1::MobileNetV1(const MobileNetOptions& o, Rng& rng) : options_(o) {
   if (!(o.width_multiplier > 0.0f && o.width_multiplier <= 1.0f))
     throw std::invalid_argument("MobileNet width multiplier must be in (0, 1]");
-  if (!(o.resolution_multiplier > 0.0f) || o.input_size() < 32)
-    throw std::invalid_argument("MobileNet resolution multiplier gives an input smaller than 32 pixels");
+  if (!(o.resolution_multiplier > 0.0f) || o.input_size() < kMinImageSize)
+    throw std::invalid_argument("MobileNet input must be at least " + std::to_string(kMinImageSize) + " pixels wide, not " +
+                                std::to_string(o.input_size()));
   using nn::Conv2d;
   using nn::Conv2dOptions;
   features_ = std::make_shared<nn::Sequential>();

@@ -6,19 +6,23 @@
 #include <memory>
 
 #include "sepnet/core/nn/layers.h"
+#include "sepnet/models/registry.h"
 
 namespace sepnet::models {
 
 struct MobileNetOptions {
   float width_multiplier = 1.0f;       // α ∈ (0, 1]; channels = max(8, round(c·α))
-  float resolution_multiplier = 1.0f;  // ρ; input side = round(224·ρ)
+  float resolution_multiplier = 1.0f;  // ρ; input side = round(224·ρ) unless image_size is set
   int num_classes = 1000;
   int in_channels = 3;
   // Run channels-last (NHWC) after the stem: depthwise vectorizes over channels and the 1×1
   // convs are single GEMMs (docs/design.md, "Layouts"). Input and output are the same either
   // way ([N, 3, H, W] images in, logits out), and so are parameters and checkpoints.
   bool channels_last = true;
-  int input_size() const { return static_cast<int>(224.0f * resolution_multiplier + 0.5f); }
+  int image_size = 0;  // input side in pixels; 0: round(224·ρ)
+  int input_size() const {
+    return image_size > 0 ? image_size : static_cast<int>(224.0f * resolution_multiplier + 0.5f);
+  }
 };
 
 class MobileNetV1 : public nn::Module {
@@ -35,5 +39,9 @@ class MobileNetV1 : public nn::Module {
   MobileNetOptions options_;
   std::shared_ptr<nn::Sequential> features_, classifier_;
 };
+
+// Registry entry "mobilenet": defaults 3×224ρ×224ρ images, 1000 classes; BN always on
+// (the paper's network; --no-bn is refused).
+ModelEntry mobilenet_v1_entry();
 
 }  // namespace sepnet::models

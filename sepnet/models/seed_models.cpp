@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "sepnet/core/ops.h"
 #include "sepnet/core/profiler.h"
 
@@ -16,6 +18,35 @@ const std::vector<std::string>& seed_architectures() {
 bool is_seed_architecture(const std::string& name) {
   const auto& names = seed_architectures();
   return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::vector<ModelEntry> seed_model_entries() {
+  const char* summaries[] = {"the write-up's LeNet-style CNN: two 5×5 convs, three linear layers",
+                             "the write-up's 'depthwise' net as written (its second 5×5 conv is a full 6→6 conv)",
+                             "dw with that conv truly depthwise (groups = 6)"};
+  std::vector<ModelEntry> entries;
+  for (size_t i = 0; i < seed_architectures().size(); ++i) {
+    const std::string name = seed_architectures()[i];
+    entries.push_back({name, summaries[i],
+                       [](ModelSpec s) {
+                         // Fixed by the architecture: the flatten after two 5×5 convs and pools
+                         // expects 16×4×4 features.
+                         if (s.image_size == 0) s.image_size = 28;
+                         if (s.in_channels == 0) s.in_channels = 1;
+                         if (s.num_classes == 0) s.num_classes = 10;
+                         if (s.image_size != 28 || s.in_channels != 1 || s.num_classes != 10 || s.width != 1.0f)
+                           throw std::invalid_argument(fmt::format(
+                               "model '{}' takes 1×28×28 images in 10 classes at width 1, not {}×{}×{} in {} "
+                               "classes at width {}",
+                               s.name, s.in_channels, s.image_size, s.image_size, s.num_classes, s.width));
+                         s.resolution = 1.0f;
+                         return s;
+                       },
+                       [](const ModelSpec& s, Rng& rng) -> std::unique_ptr<nn::Module> {
+                         return std::make_unique<SeedNet>(s.name, s.batch_norm, rng);
+                       }});
+  }
+  return entries;
 }
 
 SeedNet::SeedNet(const std::string& architecture, bool batch_norm, Rng& rng)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sepnet/core/nn/layers.h"
+#include "sepnet/models/registry.h"
 
 namespace sepnet::models {
 
@@ -35,5 +36,7 @@ class SeedNet : public nn::Module {
 
 const std::vector<std::string>& seed_architectures();  // {"cnn", "dw", "dwsep"}
 bool is_seed_architecture(const std::string& name);
+// Registry entries "cnn", "dw", "dwsep": 1×28×28 images, 10 classes; --no-bn leaves out BN.
+std::vector<ModelEntry> seed_model_entries();
 
 }  // namespace sepnet::models

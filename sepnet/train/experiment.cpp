@@ -27,28 +27,48 @@ RunConfig config_from_recipe(const Recipe& recipe) {
   return c;
 }
 
-Metadata checkpoint_metadata(const RunConfig& c, int epoch) {
-  return {{"format", "sepnet-checkpoint-1"},
-          {"model", c.model},
-          {"batch_norm", c.batch_norm ? "true" : "false"},
-          {"input_mean", fmt::format("{}", data::kMnistMean)},
-          {"input_std", fmt::format("{}", data::kMnistStd)},
-          {"recipe", c.recipe},
-          {"optimizer", c.optimizer},
-          {"lr", fmt::format("{}", c.lr)},
-          {"loss", c.loss},
-          {"batch", std::to_string(c.batch)},
-          {"seed", std::to_string(c.seed)},
-          {"epoch", std::to_string(epoch)}};
+models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::ImageDataset& data, const std::string& what) {
+  const Shape& shape = data.images.shape();
+  if (shape.size() != 4 || shape[2] != shape[3])
+    throw std::invalid_argument(what + ": images of shape " + shape_to_string(shape) + " are not square [N, C, H, W]");
+  int32_t max_label = 0;
+  for (int32_t l : data.labels) max_label = std::max(max_label, l);
+  models::ModelSpec s = spec;
+  if (s.in_channels == 0) s.in_channels = static_cast<int>(shape[1]);
+  if (s.image_size == 0) s.image_size = static_cast<int>(shape[2]);
+  if (s.num_classes == 0) s.num_classes = std::max(10, static_cast<int>(max_label) + 1);
+  try {
+    s = models::resolve_spec(s);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(what + ": " + e.what());
+  }
+  if (s.in_channels != shape[1] || s.image_size != shape[2])
+    throw std::invalid_argument(fmt::format("{}: images are {}×{}×{} but model '{}' takes {}×{}×{}", what, shape[1], shape[2],
+                                            shape[3], s.name, s.in_channels, s.image_size, s.image_size));
+  if (max_label >= s.num_classes)
+    throw std::invalid_argument(fmt::format("{}: label {} is out of range for a model with {} classes", what, max_label,
+                                            s.num_classes));
+  return s;
 }
 
-std::unique_ptr<models::SeedNet> model_from_metadata(const std::string& path, const Metadata& m) {
-  auto model = m.find("model");
-  auto bn = m.find("batch_norm");
-  if (model == m.end() || bn == m.end() || !models::is_seed_architecture(model->second))
-    throw std::runtime_error(path + ": metadata does not name a known model (needs 'model' = cnn|dw|dwsep and 'batch_norm')");
+Metadata checkpoint_metadata(const RunConfig& c, const models::ModelSpec& resolved, int epoch) {
+  Metadata m = models::spec_metadata(resolved);
+  m.insert({{"format", "sepnet-checkpoint-1"},
+            {"input_mean", fmt::format("{}", data::kMnistMean)},
+            {"input_std", fmt::format("{}", data::kMnistStd)},
+            {"recipe", c.recipe},
+            {"optimizer", c.optimizer},
+            {"lr", fmt::format("{}", c.lr)},
+            {"loss", c.loss},
+            {"batch", std::to_string(c.batch)},
+            {"seed", std::to_string(c.seed)},
+            {"epoch", std::to_string(epoch)}});
+  return m;
+}
+
+std::unique_ptr<nn::Module> model_from_metadata(const std::string& path, const Metadata& m) {
   Rng rng(0);
-  return std::make_unique<models::SeedNet>(model->second, bn->second == "true", rng);
+  return models::build_model(models::spec_from_metadata(path, m), rng);
 }
 
 std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_images) {
@@ -63,7 +83,7 @@ std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_ima
   try {
     while (std::getline(in, line)) {
       const auto j = nlohmann::json::parse(line);
-      if (j.value("model", "") != c.model || j.value("batch_norm", !c.batch_norm) != c.batch_norm ||
+      if (j.value("model", "") != c.model.name || j.value("batch_norm", !c.model.batch_norm) != c.model.batch_norm ||
           j.value("recipe", "") != c.recipe || j.value("seed", c.seed + 1) != c.seed ||
           j.value("epoch", 0) != static_cast<int>(r.epochs.size()) + 1)
         return std::nullopt;
@@ -89,10 +109,11 @@ std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_ima
     return std::nullopt;  // unreadable: train again
   }
   if (static_cast<int>(r.epochs.size()) != c.epochs) return std::nullopt;
+  const models::ModelSpec spec = models::resolve_spec(c.model);
   Rng rng(c.seed);
-  models::SeedNet model(c.model, c.batch_norm, rng);
-  r.parameters = model.parameter_count();
-  r.macs_per_image = model.macs({1, 1, 28, 28});
+  const auto model = models::build_model(spec, rng);
+  r.parameters = model->parameter_count();
+  r.macs_per_image = model->macs(models::input_shape(spec));
   return r;
 }
 
@@ -103,22 +124,27 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
   if (config.epochs < 1 || config.batch < 1 || !(config.lr > 0.0f))
     throw std::invalid_argument("epochs, batch and lr must be positive");
 
+  const models::ModelSpec spec = spec_for_data(config.model, train_data, "training data");
+  spec_for_data(spec, test_data, "test data");
   Rng rng(config.seed);
-  models::SeedNet model(config.model, config.batch_norm, rng);
+  const std::unique_ptr<nn::Module> net = models::build_model(spec, rng);
+  nn::Module& model = *net;
   auto optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum, config.weight_decay);
 
   RunResult result;
   result.config = config;
+  result.config.model = spec;
   result.parameters = model.parameter_count();
-  result.macs_per_image = model.macs({1, 1, 28, 28});
+  result.macs_per_image = model.macs(models::input_shape(spec));
 
   int first_epoch = 1;
   const fs::path out = config.out_dir;
   if (!config.resume.empty()) {
     const Metadata m = read_metadata(config.resume);
-    if (m.count("model") && (m.at("model") != config.model || m.at("batch_norm") != (config.batch_norm ? "true" : "false")))
-      throw std::runtime_error(config.resume + ": checkpoint is for model '" + m.at("model") + "' (batch_norm " +
-                               m.at("batch_norm") + "), not the requested one");
+    const models::ModelSpec saved = models::spec_from_metadata(config.resume, m);
+    if (models::spec_metadata(saved) != models::spec_metadata(spec))
+      throw std::runtime_error(config.resume + ": checkpoint is for model '" + models::spec_label(saved) +
+                               "', not the requested '" + models::spec_label(spec) + "'");
     load_model(config.resume, model);
     const fs::path opt_path = fs::path(config.resume).parent_path() / "optimizer.safetensors";
     if (!fs::exists(opt_path))
@@ -142,8 +168,10 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
     result.epochs.push_back(rec);
     if (!config.out_dir.empty()) {
       nlohmann::json line{{"epoch", epoch},
-                          {"model", config.model},
-                          {"batch_norm", config.batch_norm},
+                          {"model", spec.name},
+                          {"batch_norm", spec.batch_norm},
+                          {"width", spec.width},
+                          {"image_size", spec.image_size},
                           {"recipe", config.recipe},
                           {"seed", config.seed},
                           {"optimizer", config.optimizer},
@@ -163,7 +191,7 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
       metrics << line.dump() << "\n";
       if (!metrics) throw std::runtime_error((out / "metrics.jsonl").string() + ": write failed");
       if (config.save_checkpoint) {
-        const Metadata meta = checkpoint_metadata(config, epoch);
+        const Metadata meta = checkpoint_metadata(config, spec, epoch);
         save_model((out / "model.safetensors").string(), model, meta);
         save_optimizer((out / "optimizer.safetensors").string(), *optimizer, meta);
       }

@@ -13,13 +13,12 @@
 #include "sepnet/core/data/dataset.h"
 #include "sepnet/train/recipe.h"
 #include "sepnet/train/trainer.h"
-#include "sepnet/models/seed_models.h"
+#include "sepnet/models/registry.h"
 
 namespace sepnet::train {
 
 struct RunConfig {
-  std::string model = "cnn";  // cnn | dw | dwsep
-  bool batch_norm = true;
+  models::ModelSpec model;  // any registered model; channels, image size and classes come from the data
   std::string recipe = "seed";
   std::string optimizer = "sgd";
   float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
@@ -59,9 +58,14 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
 // number of training images, and a model checkpoint), read back instead of trained again.
 std::optional<RunResult> load_finished_run(const RunConfig& config, int64_t train_images);
 
-// The checkpoint metadata every run writes (model, BN, normalization, recipe, epoch, ...).
-Metadata checkpoint_metadata(const RunConfig& config, int epoch);
-// Builds the model a checkpoint's metadata describes (for eval and resume).
-std::unique_ptr<models::SeedNet> model_from_metadata(const std::string& path, const Metadata& metadata);
+// The model spec of a run on `data`: the data set's channels, image side and classes fill the
+// fields the config leaves at 0, then the registry resolves and checks it. Errors name the
+// data set (`what`) when its images do not fit the model.
+models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::ImageDataset& data, const std::string& what);
+
+// The checkpoint metadata every run writes (the model spec, normalization, recipe, epoch, ...).
+Metadata checkpoint_metadata(const RunConfig& config, const models::ModelSpec& resolved, int epoch);
+// Builds the (randomly initialized) model a checkpoint's metadata describes, for eval and resume.
+std::unique_ptr<nn::Module> model_from_metadata(const std::string& path, const Metadata& metadata);
 
 }  // namespace sepnet::train

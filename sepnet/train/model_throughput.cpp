@@ -10,26 +10,15 @@
 #include "sepnet/core/optim/optimizer.h"
 #include "sepnet/core/random.h"
 #include "sepnet/train/trainer.h"
-#include "sepnet/models/mobilenet_v1.h"
-#include "sepnet/models/seed_models.h"
 
 namespace sepnet::bench {
 
 ModelStep make_model_step(const ThroughputOptions& o) {
   if (o.batch < 1) throw std::invalid_argument("throughput: batch must be >= 1");
   Rng rng(1);
-  std::shared_ptr<nn::Module> net;
-  int channels = 1, side = 28, classes = 10;
-  if (o.model == "mobilenet") {
-    models::MobileNetOptions mo{o.width, o.resolution};
-    mo.channels_last = o.channels_last;
-    net = std::make_shared<models::MobileNetV1>(mo, rng);
-    channels = 3, side = mo.input_size(), classes = mo.num_classes;
-  } else if (models::is_seed_architecture(o.model)) {
-    net = std::make_shared<models::SeedNet>(o.model, true, rng);
-  } else {
-    throw std::invalid_argument("throughput: unknown model '" + o.model + "' (mobilenet, cnn, dw, dwsep)");
-  }
+  const models::ModelSpec spec = models::resolve_spec(o.model);
+  std::shared_ptr<nn::Module> net = models::build_model(spec, rng);
+  const int channels = spec.in_channels, side = spec.image_size, classes = spec.num_classes;
   std::vector<float> pixels(static_cast<size_t>(o.batch) * channels * side * side);
   for (auto& v : pixels) v = rng.normal();
   const Tensor x = Tensor::from_vector({o.batch, channels, side, side}, pixels);

@@ -5,13 +5,12 @@
 #include <functional>
 #include <string>
 
+#include "sepnet/models/registry.h"
+
 namespace sepnet::bench {
 
 struct ThroughputOptions {
-  std::string model = "mobilenet";  // mobilenet | cnn | dw | dwsep
-  float width = 1.0f;               // MobileNet α
-  float resolution = 1.0f;          // MobileNet ρ (input side round(224·ρ))
-  bool channels_last = true;        // MobileNet layout after the stem (NHWC), else NCHW
+  models::ModelSpec model{.name = "mobilenet"};  // any registered model, resolved to its defaults
   int batch = 1;
   bool train = false;               // training step instead of inference
   double seconds = 2.0;             // timed time, after warm-up
