@@ -4,10 +4,9 @@
 #pragma once
 #include <omp.h>
 
-namespace sepnet::kernels {
+#include "sepnet/kernels/threads.h"
 
-inline int available_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
-inline void set_num_threads(int n) { omp_set_num_threads(n > 0 ? n : 1); }
+namespace sepnet::kernels {
 
 // Threads worth using for `work` units when each thread should get at least `grain` units:
 // tiny layers stay single-threaded instead of paying the fork/join cost.
