@@ -2,7 +2,7 @@
 """MobileNet v1 speed, sepnet against PyTorch, measured in the same run.
 
 For each (width α, resolution ρ, batch, mode) and thread count, times the same network —
-MobileNet v1 as in models/mobilenet_v1.cpp (3×3/2 conv, 13 depthwise-separable blocks with BN
+MobileNet v1 as in sepnet/models/mobilenet_v1.cpp (3×3/2 conv, 13 depthwise-separable blocks with BN
 and ReLU, global average pool, 1000-way linear), channels max(8, round(c·α)), input
 round(224·ρ) — in `sepnet throughput` and in PyTorch 1.13 (Debian's python3-torch,
 OPENBLAS_NUM_THREADS=1), alternating the two --repeats times on random inputs. Each measurement

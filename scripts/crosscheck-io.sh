@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Optional cross-check of core/io against independent Python readers/writers (numpy):
+# Optional cross-check of sepnet/core/io against independent Python readers/writers (numpy):
 #   C++ save_npy_f32        -> numpy.load
 #   C++ save_safetensors    -> a spec-following Python parser
 #   Python safetensors file -> C++ load_safetensors
@@ -12,8 +12,8 @@ trap 'rm -rf -- "$work"' EXIT
 cat > "$work/driver.cpp" <<'CPP'
 #include <cstdio>
 #include <string>
-#include "core/io/npy.h"
-#include "core/io/safetensors.h"
+#include "sepnet/core/io/npy.h"
+#include "sepnet/core/io/safetensors.h"
 int main(int argc, char** argv) {
   const std::string mode = argv[1], path = argv[2];
   if (mode == "write") {
@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
   }
 }
 CPP
-g++ -std=c++20 -O1 -I"$repo" "$work/driver.cpp" "$repo/core/io/npy.cpp" "$repo/core/io/safetensors.cpp" \
-  "$repo/core/io/atomic_file.cpp" -o "$work/driver"
+g++ -std=c++20 -O1 -I"$repo" "$work/driver.cpp" "$repo/sepnet/core/io/npy.cpp" "$repo/sepnet/core/io/safetensors.cpp" \
+  "$repo/sepnet/core/io/atomic_file.cpp" -o "$work/driver"
 "$work/driver" write "$work/out"
 
 /usr/bin/python3 - "$work" <<'PY'
