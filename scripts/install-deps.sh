@@ -5,7 +5,7 @@ set -euo pipefail
 
 core_pkgs=(build-essential cmake ninja-build pkg-config git
   libxsimd-dev catch2 libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  zlib1g-dev libcpuinfo-dev ca-certificates)
+  zlib1g-dev libcpuinfo-dev ca-certificates python3 binutils qemu-user)
 baseline_pkgs=(libopenblas-dev libblis-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev python3-torch python3-numpy)
 
 want=("${core_pkgs[@]}")

@@ -11,8 +11,9 @@ bash scripts/install-deps.sh
 bash scripts/fetch-mnist.sh || echo "test.sh: MNIST fetch failed; the end-to-end MNIST test will be skipped"
 
 echo "== Release build and tests"
-bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release
-(cd build && ctest --output-on-failure --verbose --timeout 900)
+# Warnings are errors here, so a new warning fails CI (the library itself builds without -Werror).
+bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DSEPNET_WERROR=ON
+(cd build && ctest --output-on-failure --verbose --timeout 1200)
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
 bash scripts/build.sh build-asan -DCMAKE_BUILD_TYPE=Release -DSEPNET_SANITIZE=ON -DSEPNET_BUILD_BENCH=OFF
