@@ -371,9 +371,9 @@ TEST_CASE("MobileNet v1 α 0.25 matches PyTorch: logits, loss, gradients, runnin
       // The running statistics after that one training-mode forward, compared as updates.
       for (const auto& [name, t] : model.named_buffers()) {
         const std::vector<float> init = g.at("init/" + name).data;
-        Options o;
-        o.base = &init;
-        compare(kMobileNet, "running statistic " + name, t.to_vector(), g.at("after_forward/" + name), 1, o, report,
+        Options update;
+        update.base = &init;
+        compare(kMobileNet, "running statistic " + name, t.to_vector(), g.at("after_forward/" + name), 1, update, report,
                 "running-stat updates");
       }
       report.print(std::string("mobilenet_v1 ") + (channels_last ? "NHWC" : "NCHW"), kMobileNet);

@@ -57,7 +57,7 @@ class Probe : public nn::Module {
 TEST_CASE("every registered model builds at its defaults and round-trips through metadata", "[registry]") {
   const auto names = models::model_names();
   CHECK(names.size() >= 4);
-  for (const std::string& name : {"cnn", "dw", "dwsep", "mobilenet"}) CHECK(models::has_model(name));
+  for (const char* name : {"cnn", "dw", "dwsep", "mobilenet"}) CHECK(models::has_model(name));
   for (const std::string& name : names) {
     INFO(name);
     models::ModelSpec spec{.name = name, .width = name == "mobilenet" ? 0.25f : 1.0f, .image_size = name == "mobilenet" ? 32 : 0};
