@@ -107,8 +107,7 @@ TEST_CASE("linear forward and backward", "[linear][grad]") {
   for (bool bias : {true, false}) {
     Tensor xi = leaf(random_tensor({5, 7}, rng)), wi = leaf(random_tensor({3, 7}, rng));
     Tensor bi = bias ? leaf(random_tensor({3}, rng)) : Tensor();
-    std::vector<Tensor> inputs{xi, wi};
-    if (bias) inputs.push_back(bi);
+    const std::vector<Tensor> inputs = bias ? std::vector<Tensor>{xi, wi, bi} : std::vector<Tensor>{xi, wi};
     auto r = gradcheck([](const std::vector<Tensor>& in) { return ops::linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor()); }, inputs);
     CHECK(r.max_error < kGradTolerance);
   }

@@ -47,7 +47,10 @@ CompareRow summarize(const std::string& recipe, const std::string& model, bool b
 
 std::string markdown_table(const std::vector<CompareRow>& rows, const std::vector<uint64_t>& seeds, int epochs) {
   std::string seed_list;
-  for (size_t i = 0; i < seeds.size(); ++i) seed_list += (i ? "," : "") + std::to_string(seeds[i]);
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    if (i) seed_list += ',';
+    seed_list += std::to_string(seeds[i]);
+  }
   std::string s = fmt::format(
       "| recipe | model | BN | params | MACs/image | test acc % (mean ± std, n={}) | min–max | train img/s (median) | write-up |\n"
       "|---|---|---|---:|---:|---:|---:|---:|---:|\n",
