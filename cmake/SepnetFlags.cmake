@@ -2,7 +2,7 @@
 # translation units named *_avx2.cpp / *_avx512.cpp, which get their own -m flags and are
 # only called after a CPUID check (kernels/isa.cpp).
 add_library(sepnet_options INTERFACE)
-target_compile_options(sepnet_options INTERFACE -Wall -Wextra -Wno-unused-parameter
+target_compile_options(sepnet_options INTERFACE -Wall -Wextra -Wshadow -Wno-unused-parameter
   $<$<CONFIG:Release>:-O3> -fno-math-errno)
 if(SEPNET_WERROR)
   target_compile_options(sepnet_options INTERFACE -Werror)
