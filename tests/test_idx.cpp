@@ -273,9 +273,13 @@ TEST_CASE("idx: real MNIST / Fashion-MNIST files when present", "[idx][data]") {
   // Optional: exercised on machines that ran scripts/fetch-mnist.sh or have dataset-fashion-mnist.
   // __FILE__ is absolute under CMake, so the repo's data/ is found from any working directory.
   const std::string repo_data = (fs::path(__FILE__).parent_path().parent_path() / "data" / "mnist").string();
+  int found = 0;
   for (const std::string& d : {repo_data, std::string("data/mnist"), std::string("/usr/share/datasets/fashion-mnist")}) {
-    if (!fs::exists(fs::path(d) / "t10k-labels-idx1-ubyte") && !fs::exists(fs::path(d) / "t10k-labels-idx1-ubyte.gz"))
+    if (!fs::exists(fs::path(d) / "t10k-labels-idx1-ubyte") && !fs::exists(fs::path(d) / "t10k-labels-idx1-ubyte.gz")) {
+      WARN("SKIPPED for " << d << ": no IDX test files there");
       continue;
+    }
+    ++found;
     INFO(d);
     const auto split = sepnet::load_mnist_split(d, false);
     CHECK(split.images.count == 10000);
@@ -283,4 +287,5 @@ TEST_CASE("idx: real MNIST / Fashion-MNIST files when present", "[idx][data]") {
     CHECK(split.images.cols == 28);
     CHECK(split.labels.labels.size() == 10000);
   }
+  if (found == 0) WARN("SKIPPED: no MNIST or Fashion-MNIST on this machine (scripts/fetch-mnist.sh)");
 }
