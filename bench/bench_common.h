@@ -1,14 +1,19 @@
-// Shared by the bench_* programs: random inputs, and timing a oneDNN forward convolution
-// (primitive time only, in whatever layouts its descriptor asks for) once a caller has
-// described its shape.
+// Shared by the bench_* programs: random inputs, one row per kernel variant (register_variants),
+// and timing a oneDNN forward convolution (primitive time only, in whatever layouts its
+// descriptor asks for) once a caller has described its shape.
 #pragma once
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <functional>
 #include <new>
 #include <random>
+#include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "sepnet/kernels/dispatch.h"
+#include "sepnet/kernels/isa.h"
 
 #ifdef SEPNET_HAVE_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
@@ -40,6 +45,26 @@ inline AlignedVector random_buffer(size_t n, unsigned seed) {
   AlignedVector v(n);
   for (auto& x : v) x = dist(rng);
   return v;
+}
+
+// One benchmark per row of a kernel family's variants table (kernels/dispatch.h) that this CPU
+// runs, named "<prefix>/<variant name>/<suffix>", each timing `run` with that row forced exactly
+// (the family's shape rule skipped): a family's compiled copies side by side on one shape — what
+// a rule sending AVX-512 work to the AVX2 copy is measured with.
+template <class Table>
+void register_variants(const Table& table, const std::string& prefix, const std::string& suffix,
+                       std::function<void(benchmark::State&)> run) {
+  for (const auto& variant : table) {
+    if (!kernels::isa_supported(variant.isa)) continue;
+    const kernels::Isa isa = variant.isa;
+    benchmark::RegisterBenchmark((prefix + "/" + variant.name + "/" + suffix).c_str(),
+                                 [isa, run](benchmark::State& state) {
+                                   kernels::ScopedIsa forced(isa, /*exact=*/true);
+                                   run(state);
+                                 })
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
 }
 
 #ifdef SEPNET_HAVE_ONEDNN

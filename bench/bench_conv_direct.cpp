@@ -2,7 +2,10 @@
 // (forward, backward-input, backward-weight) beside oneDNN's convolution (forward, its
 // preferred layouts, primitive time only) in the same run.
 // Names: conv/<impl>/<N>x<Cin>x<H>x<W>/o<Cout>k<K>p<P>/threads:<T>, conv_bwd_input/sepnet/...,
-// conv_bwd_weight/sepnet/... Counters: FLOPS (2·MACs) and pct_peak (of the measured FMA peak).
+// conv_bwd_weight/sepnet/..., and per variant of the kernels (kernels/dispatch.h), one thread:
+// conv_variant/<variant>/..., conv_bwd_input_variant/..., conv_bwd_weight_variant/...
+// Shapes: kernels/layer_shapes.h (kMnistDirectConv).
+// Counters: FLOPS (2·MACs) and pct_peak (of the measured FMA peak).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <omp.h>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "sepnet/kernels/conv_direct.h"
+#include "sepnet/kernels/layer_shapes.h"
 #include "bench_common.h"
 #include "roofline_context.h"
 
@@ -20,11 +24,6 @@ using sepnet::kernels::DirectConvShape;
 
 namespace {
 
-const DirectConvShape kCases[] = {
-    {64, 1, 28, 28, 6, 5, 5, 0},   // cnn conv1
-    {64, 6, 12, 12, 16, 5, 5, 0},  // cnn conv2
-    {64, 6, 12, 12, 6, 5, 5, 0},   // dw (as written) second 5×5
-};
 
 std::string shape_name(const DirectConvShape& s) {
   return fmt::format("{}x{}x{}x{}/o{}k{}p{}", s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.kernel_h,
@@ -62,6 +61,13 @@ void bench_sepnet(benchmark::State& state, DirectConvShape s, int threads, Pass 
     benchmark::ClobberMemory();
   }
   set_counters(state, s, threads);
+  using sepnet::kernels::DirectConvOp;
+  const DirectConvOp op = pass == Pass::forward          ? DirectConvOp::forward
+                          : pass == Pass::backward_input ? DirectConvOp::backward_input
+                                                         : DirectConvOp::backward_weight;
+  state.SetLabel(sepnet::kernels::selected_variant(sepnet::kernels::direct_conv_variants(),
+                                                   sepnet::kernels::direct_conv_isa_for, op, s)
+                     .name);
 }
 
 #ifdef SEPNET_HAVE_ONEDNN
@@ -74,7 +80,8 @@ void bench_onednn(benchmark::State& state, DirectConvShape s, int threads) {
 #endif
 
 const bool registered = [] {
-  for (const auto& s : kCases)
+  for (const auto& layer : sepnet::kernels::layer_shapes::kMnistDirectConv) {
+    const DirectConvShape s = layer.shape;
     for (int threads : {1, 2}) {
       const std::string suffix = fmt::format("/{}/threads:{}", shape_name(s), threads);
       benchmark::RegisterBenchmark(("conv/sepnet" + suffix).c_str(), bench_sepnet, s, threads, Pass::forward)
@@ -89,6 +96,14 @@ const bool registered = [] {
                                    Pass::backward_weight)
           ->UseRealTime();
     }
+    const std::string tail = fmt::format("{}/threads:1", shape_name(s));
+    const auto variants = sepnet::kernels::direct_conv_variants();
+    for (const auto& [prefix, pass] : {std::pair{"conv_variant", Pass::forward},
+                                       std::pair{"conv_bwd_input_variant", Pass::backward_input},
+                                       std::pair{"conv_bwd_weight_variant", Pass::backward_weight}})
+      sepnet::bench::register_variants(variants, prefix, tail,
+                                       [s, pass = pass](benchmark::State& st) { bench_sepnet(st, s, 1, pass); });
+  }
   return true;
 }();
 

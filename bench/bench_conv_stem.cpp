@@ -1,7 +1,9 @@
 // The stem convolution (few input channels, NCHW image in, NHWC out) at MobileNet v1's stem
 // shapes: sepnet's direct kernel (forward, weight gradient) beside oneDNN's convolution in its
 // preferred layouts (forward, primitive time only), in the same run.
-// Names: stemconv/<impl>/<N>x<Cin>x<H>x<W>/o<Cout>s<S>/threads:<T>, stemconv_bwd_weight/sepnet/...
+// Names: stemconv/<impl>/<N>x<Cin>x<H>x<W>/o<Cout>s<S>/threads:<T>, stemconv_bwd_weight/sepnet/...,
+// and per variant of the kernel (kernels/dispatch.h), one thread: stemconv_variant/<variant>/...,
+// stemconv_bwd_weight_variant/<variant>/... Shapes: kernels/layer_shapes.h (kMobileNetStem).
 // Counters: FLOPS (2·MACs) and pct_peak (of the measured FMA peak).
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -11,6 +13,7 @@
 
 #include "bench_common.h"
 #include "sepnet/kernels/conv_stem.h"
+#include "sepnet/kernels/layer_shapes.h"
 #include "roofline_context.h"
 
 using sepnet::bench::random_buffer;
@@ -18,11 +21,6 @@ using sepnet::kernels::StemConvShape;
 
 namespace {
 
-const StemConvShape kCases[] = {
-    {1, 3, 224, 224, 32, 3, 3, 2, 1},  // α = 1, 224²
-    {8, 3, 128, 128, 16, 3, 3, 2, 1},  // α = 0.5, 128², batch 8
-    {32, 3, 128, 128, 8, 3, 3, 2, 1},  // α = 0.25, 128², batch 32
-};
 
 std::string shape_name(const StemConvShape& s) {
   return fmt::format("{}x{}x{}x{}/o{}s{}", s.batch, s.in_channels, s.in_h, s.in_w, s.out_channels, s.stride);
@@ -49,6 +47,10 @@ void bench_sepnet(benchmark::State& state, StemConvShape s, int threads, bool we
     benchmark::ClobberMemory();
   }
   set_counters(state, s, threads);
+  const auto op = weight_gradient ? sepnet::kernels::StemConvOp::backward_weight : sepnet::kernels::StemConvOp::forward;
+  state.SetLabel(sepnet::kernels::selected_variant(sepnet::kernels::stem_conv_variants(),
+                                                   sepnet::kernels::stem_conv_isa_for, op, s)
+                     .name);
 }
 
 #ifdef SEPNET_HAVE_ONEDNN
@@ -61,7 +63,8 @@ void bench_onednn(benchmark::State& state, StemConvShape s, int threads) {
 #endif
 
 const bool registered = [] {
-  for (const auto& s : kCases)
+  for (const auto& layer : sepnet::kernels::layer_shapes::kMobileNetStem) {
+    const StemConvShape s = layer.shape;
     for (int threads : {1, 2}) {
       const std::string suffix = fmt::format("/{}/threads:{}", shape_name(s), threads);
       benchmark::RegisterBenchmark(("stemconv/sepnet" + suffix).c_str(), bench_sepnet, s, threads, false)
@@ -76,6 +79,13 @@ const bool registered = [] {
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);
     }
+    const std::string tail = fmt::format("{}/threads:1", shape_name(s));
+    const auto variants = sepnet::kernels::stem_conv_variants();
+    sepnet::bench::register_variants(variants, "stemconv_variant", tail,
+                                     [s](benchmark::State& st) { bench_sepnet(st, s, 1, false); });
+    sepnet::bench::register_variants(variants, "stemconv_bwd_weight_variant", tail,
+                                     [s](benchmark::State& st) { bench_sepnet(st, s, 1, true); });
+  }
   return true;
 }();
 

@@ -7,7 +7,11 @@
 //        dwconv_floor/stream/... (MobileNet shapes: read the input and write the output once, no
 //        arithmetic — the memory-traffic floor of any forward on these buffers),
 //        dwconv_offset/sepnet/1x1024x7x7/k3s1/out_offset:<bytes>/threads:<T> (the output
-//        buffer's page offset minus the input's: 4 KiB-pitch pixels make the time depend on it).
+//        buffer's page offset minus the input's: 4 KiB-pitch pixels make the time depend on it),
+//        dwconv_variant/<variant>/..., dwconv_bwd_input_variant/..., dwconv_bwd_weight_variant/...
+//        (each variant of the kernels, kernels/dispatch.h, in the layout the models run the shape
+//        in, one thread; the sepnet rows' label names the variant the dispatcher picked).
+// Shapes: kernels/layer_shapes.h (MobileNet v1, MNIST) plus the channel-pitch rows below.
 // (Google Benchmark appends /real_time: wall time is what matters for multi-threaded code.)
 // Counters: FLOPS = 2·N·C·OH·OW·KH·KW per second; bytes = (input + output + weights) bytes per
 // second; pct_roofline = achieved FLOPS / min(peak FLOPS, bandwidth · FLOPs/byte) · 100, with
@@ -32,6 +36,7 @@
 
 #include "sepnet/kernels/depthwise.h"
 #include "sepnet/kernels/depthwise_nhwc.h"
+#include "sepnet/kernels/layer_shapes.h"
 #include "sepnet/kernels/machine_probe.h"
 
 #if defined(SEPNET_HAVE_XNNPACK) && __has_include(<pthreadpool.h>)
@@ -50,28 +55,25 @@ struct Case {
   const char* family;  // for the report only
 };
 
-const Case kCases[] = {
-    // MobileNet v1, batch 1, 3×3, pad 1
-    {{1, 32, 112, 112, 3, 3, 1, 1}, "mobilenet"},
-    {{1, 64, 112, 112, 3, 3, 2, 1}, "mobilenet"},
-    {{1, 128, 56, 56, 3, 3, 1, 1}, "mobilenet"},
-    {{1, 256, 28, 28, 3, 3, 1, 1}, "mobilenet"},
-    {{1, 512, 14, 14, 3, 3, 1, 1}, "mobilenet"},
-    {{1, 1024, 7, 7, 3, 3, 1, 1}, "mobilenet"},
-    // Channel-pitch study (sepnet NHWC forward only): the late MobileNet shapes with 16 channels
-    // fewer / more. A power-of-two channel count puts a channel block's pixels 1–4 KiB apart,
-    // so its lines crowd a few L1 sets; these rows show what a padded pixel pitch would buy
-    // (docs/depthwise.md, session 6, "7×7×1024 — channel pitch").
-    {{1, 1008, 7, 7, 3, 3, 1, 1}, "pitch"},
-    {{1, 1040, 7, 7, 3, 3, 1, 1}, "pitch"},
-    {{1, 496, 14, 14, 3, 3, 1, 1}, "pitch"},
-    {{1, 528, 14, 14, 3, 3, 1, 1}, "pitch"},
-    {{1, 240, 28, 28, 3, 3, 1, 1}, "pitch"},
-    {{1, 272, 28, 28, 3, 3, 1, 1}, "pitch"},
-    // MNIST-sized LeNet-style depthwise layers, batch 64, 5×5, no padding
-    {{64, 1, 28, 28, 5, 5, 1, 0}, "mnist"},
-    {{64, 6, 12, 12, 5, 5, 1, 0}, "mnist"},
+// Channel-pitch study (sepnet NHWC forward only): the late MobileNet shapes with 16 channels
+// fewer / more. A power-of-two channel count puts a channel block's pixels 1–4 KiB apart,
+// so its lines crowd a few L1 sets; these rows show what a padded pixel pitch would buy
+// (docs/depthwise.md, session 6, "7×7×1024 — channel pitch").
+const DepthwiseShape kPitchShapes[] = {
+    {1, 1008, 7, 7, 3, 3, 1, 1}, {1, 1040, 7, 7, 3, 3, 1, 1},   {1, 496, 14, 14, 3, 3, 1, 1},
+    {1, 528, 14, 14, 3, 3, 1, 1}, {1, 240, 28, 28, 3, 3, 1, 1}, {1, 272, 28, 28, 3, 3, 1, 1},
 };
+
+// MobileNet v1 (batch 1, 3×3, pad 1) and the MNIST-sized LeNet-style depthwise layers (batch 64,
+// 5×5, no padding) from kernels/layer_shapes.h, with the pitch rows between them.
+std::vector<Case> cases() {
+  namespace shapes = sepnet::kernels::layer_shapes;
+  std::vector<Case> out;
+  for (const DepthwiseShape& s : shapes::kMobileNetDepthwise) out.push_back({s, "mobilenet"});
+  for (const DepthwiseShape& s : kPitchShapes) out.push_back({s, "pitch"});
+  for (const DepthwiseShape& s : shapes::kMnistDepthwise) out.push_back({s, "mnist"});
+  return out;
+}
 
 struct Sizes {
   long in, out, weights;
@@ -142,6 +144,11 @@ void bench_sepnet(benchmark::State& state, DepthwiseShape s, int threads, Pass p
     benchmark::ClobberMemory();
   }
   set_counters(state, s, threads);
+  const auto op = pass == Pass::forward          ? k::DepthwiseOp::forward
+                  : pass == Pass::backward_input ? k::DepthwiseOp::backward_input
+                                                 : k::DepthwiseOp::backward_weight;
+  state.SetLabel(nhwc ? k::selected_variant(k::depthwise_nhwc_variants(), k::depthwise_nhwc_isa_for, op, s).name
+                      : k::selected_variant(k::depthwise_variants(), k::depthwise_isa_for, op, s).name);
 }
 
 // ---- memory-traffic floor ----------------------------------------------------------------
@@ -311,7 +318,7 @@ void bench_xnnpack(benchmark::State& state, DepthwiseShape s, int threads) {
 
 void register_all() {
   for (int threads : {1, 2}) {
-    for (const Case& c : kCases) {
+    for (const Case& c : cases()) {
       const DepthwiseShape s = c.shape;
       const std::string tail = shape_name(s, threads);
       auto add = [&](const std::string& name, std::function<void(benchmark::State&)> fn) {
@@ -354,6 +361,15 @@ void register_all() {
         add("dwconv_bwd_weight/" + suffix + tail,
             [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_weight, layout); });
       }
+      if (threads != 1) continue;
+      const auto variants = main == Layout::nhwc ? sepnet::kernels::depthwise_nhwc_variants()
+                                                 : sepnet::kernels::depthwise_variants();
+      for (const auto& [prefix, pass] : {std::pair{"dwconv_variant", Pass::forward},
+                                         std::pair{"dwconv_bwd_input_variant", Pass::backward_input},
+                                         std::pair{"dwconv_bwd_weight_variant", Pass::backward_weight}})
+        sepnet::bench::register_variants(variants, prefix, tail, [=, pass = pass](benchmark::State& st) {
+          bench_sepnet(st, s, 1, pass, main);
+        });
     }
   }
 }

@@ -1,7 +1,9 @@
 // SGEMM: sepnet (kernels::sgemm) vs OpenBLAS vs BLIS vs oneDNN, row-major, on square sizes and
 // on the LeNet-on-MNIST training shapes at batch 64 (per image and per batch).
 //
-// Names: gemm/<impl>/<M>x<N>x<K>/threads:<T>/real_time, label = transposes ("NT" = B transposed).
+// Names: gemm/<impl>/<M>x<N>x<K>/threads:<T>/real_time, label = transposes ("NT" = B transposed)
+// and, for sepnet, the variant that ran; gemm_variant/<variant>/<M>x<N>x<K>/threads:1 times each
+// variant of sepnet's GEMM (kernels/dispatch.h) forced on the shape.
 // Counters: FLOPS = 2·M·N·K per second; pct_peak = FLOPS / measured FMA peak of T threads
 // (kernels/machine_probe.h) · 100.
 // Threads: sepnet and oneDNN use OpenMP (omp_set_num_threads), OpenBLAS
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "sepnet/kernels/gemm.h"
 #include "sepnet/kernels/isa.h"
 #include "sepnet/kernels/machine_probe.h"
@@ -145,15 +148,25 @@ void bench_gemm(benchmark::State& state, std::string impl, GemmFn fn, Shape s, i
   state.counters["FLOPS"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["pct_peak"] =
       benchmark::Counter(100.0 * flops / peak, benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(std::string(s.trans_a ? "T" : "N") + (s.trans_b ? "T" : "N") + " " + s.what);
+  std::string label = std::string(s.trans_a ? "T" : "N") + (s.trans_b ? "T" : "N") + " " + s.what;
+  if (impl == "sepnet")  // the variant that ran (kernels/dispatch.h)
+    label += std::string(" [") +
+             sepnet::kernels::selected_variant(sepnet::kernels::gemm_variants(), sepnet::kernels::gemm_isa_for,
+                                               sepnet::kernels::GemmOp::sgemm,
+                                               sepnet::kernels::GemmShape{s.trans_a, s.trans_b, s.m, s.n, s.k})
+                 .name +
+             "]";
+  state.SetLabel(label);
 }
 
+#ifdef SEPNET_HAVE_OPENBLAS
 // Which shared object really provides a symbol (OpenBLAS and BLIS both export cblas_*).
 std::string provider(void* symbol) {
   Dl_info info{};
   if (symbol != nullptr && dladdr(symbol, &info) != 0 && info.dli_fname != nullptr) return info.dli_fname;
   return "?";
 }
+#endif
 
 void register_all() {
   std::vector<std::pair<std::string, GemmFn>> impls = {{"sepnet", &run_sepnet}};
@@ -182,6 +195,12 @@ void register_all() {
                                  "/threads:" + std::to_string(threads);
         benchmark::RegisterBenchmark(name.c_str(), bench_gemm, impl, fn, s, threads)->UseRealTime();
       }
+  // Each variant of sepnet's GEMM (kernels/dispatch.h) forced on every shape, one thread.
+  for (const Shape& s : kShapes)
+    sepnet::bench::register_variants(sepnet::kernels::gemm_variants(), "gemm_variant",
+                                     std::to_string(s.m) + "x" + std::to_string(s.n) + "x" + std::to_string(s.k) +
+                                         "/threads:1",
+                                     [s](benchmark::State& st) { bench_gemm(st, "sepnet", &run_sepnet, s, 1); });
 }
 
 }  // namespace

@@ -2,7 +2,10 @@
 // convolution primitive (its preferred layouts, primitive time only), at the MobileNet v1
 // pointwise shapes, batch 1, plus sepnet's backward passes.
 // Names: pwconv/<impl>/<N>x<Cin>x<Cout>x<H>x<W>/threads:<T>, pwconv_bwd_input/sepnet/...,
-// pwconv_bwd_weight/sepnet/... (Google Benchmark appends /real_time).
+// pwconv_bwd_weight/sepnet/..., and per GEMM variant (kernels/dispatch.h; pointwise runs on
+// sgemm), one thread: pwconv_variant/<variant>/..., pwconv_bwd_input_variant/...,
+// pwconv_bwd_weight_variant/... (Google Benchmark appends /real_time).
+// Shapes: kernels/layer_shapes.h (kMobileNetPointwise).
 // Counters as in bench_depthwise: FLOPS, bytes (input + output + weights), pct_roofline.
 #include <benchmark/benchmark.h>
 
@@ -17,6 +20,8 @@
 #include <vector>
 
 #include "sepnet/kernels/machine_probe.h"
+#include "sepnet/kernels/gemm.h"
+#include "sepnet/kernels/layer_shapes.h"
 #include "sepnet/kernels/pointwise.h"
 
 
@@ -28,8 +33,13 @@ namespace {
 struct Case {
   int batch, cin, cout, hw;  // square spatial side
 };
-const Case kCases[] = {{1, 32, 64, 112},  {1, 64, 128, 56},   {1, 128, 128, 56},
-                       {1, 256, 256, 28}, {1, 512, 512, 14}, {1, 1024, 1024, 7}};
+// MobileNet v1's 1×1 layers at batch 1 (kernels/layer_shapes.h).
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (const auto& l : sepnet::kernels::layer_shapes::kMobileNetPointwise)
+    out.push_back({1, l.in_channels, l.out_channels, l.side});
+  return out;
+}
 
 PointwiseShape shape_of(const Case& c) { return {c.batch, c.cin, c.cout, c.hw * c.hw}; }
 
@@ -95,7 +105,7 @@ void bench_onednn(benchmark::State& state, const Case& c, int threads) {
 
 void register_all() {
   for (int threads : {1, 2})
-    for (const Case& c : kCases) {
+    for (const Case& c : cases()) {
       char tail[96];
       std::snprintf(tail, sizeof tail, "%dx%dx%dx%dx%d/threads:%d", c.batch, c.cin, c.cout, c.hw,
                     c.hw, threads);
@@ -113,6 +123,13 @@ void register_all() {
           [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_input); });
       add(std::string("pwconv_bwd_weight/sepnet/") + tail,
           [=](benchmark::State& st) { bench_sepnet(st, s, threads, Pass::backward_weight); });
+      if (threads != 1) continue;
+      // Pointwise runs on sgemm: its variants are the GEMM's.
+      for (const auto& [prefix, pass] : {std::pair{"pwconv_variant", Pass::forward},
+                                         std::pair{"pwconv_bwd_input_variant", Pass::backward_input},
+                                         std::pair{"pwconv_bwd_weight_variant", Pass::backward_weight}})
+        sepnet::bench::register_variants(sepnet::kernels::gemm_variants(), prefix, tail,
+                                         [=, pass = pass](benchmark::State& st) { bench_sepnet(st, s, 1, pass); });
     }
 }
 

@@ -2,7 +2,7 @@
 // scalar reference — forward with/without bias and fused ReLU (must overwrite), backward-input
 // accumulating onto a non-zero gradient, backward-weight with and without a bias gradient —
 // with guard sentinels around every output. The layout is the kernels': both families share
-// their signatures.
+// their signatures (kernels::DepthwiseEntry).
 #pragma once
 #include <catch2/catch.hpp>
 #include <omp.h>
@@ -22,13 +22,9 @@ namespace sepnet::testing {
 
 using kernels::DepthwiseShape;
 
+// The public entry points of a depthwise family and its references, in the variants' Entry type.
 struct DepthwiseKernels {
-  using Forward = void (*)(const DepthwiseShape&, const float*, const float*, const float*, float*, bool);
-  using BackwardInput = void (*)(const DepthwiseShape&, const float*, const float*, float*);
-  using BackwardWeight = void (*)(const DepthwiseShape&, const float*, const float*, float*, float*);
-  Forward forward, forward_reference;
-  BackwardInput backward_input, backward_input_reference;
-  BackwardWeight backward_weight, backward_weight_reference;
+  kernels::DepthwiseEntry kernel, reference;
 };
 
 inline std::string describe(const DepthwiseShape& s) {
@@ -54,13 +50,13 @@ inline void check_depthwise_shape(const DepthwiseKernels& k, const DepthwiseShap
   for (int variant = 0; variant < 4; ++variant) {
     const bool use_bias = variant & 1, relu = variant & 2;
     std::vector<float> want(out_n), mag(out_n);
-    k.forward_reference(s, input.data(), weight.data(),
+    k.reference.forward(s, input.data(), weight.data(),
                                        use_bias ? bias.data() : nullptr, want.data(), relu);
-    k.forward_reference(s, abs_in.data(), abs_w.data(),
+    k.reference.forward(s, abs_in.data(), abs_w.data(),
                                        use_bias ? abs_b.data() : nullptr, mag.data(), false);
     Guarded out(out_n);
     std::fill(out.data(), out.data() + out_n, std::nanf(""));  // forward must overwrite
-    k.forward(s, input.data(), weight.data(), use_bias ? bias.data() : nullptr,
+    k.kernel.forward(s, input.data(), weight.data(), use_bias ? bias.data() : nullptr,
                              out.data(), relu);
     INFO(name << " forward bias=" << use_bias << " relu=" << relu);
     CHECK(out.guards_intact());
@@ -71,11 +67,11 @@ inline void check_depthwise_shape(const DepthwiseKernels& k, const DepthwiseShap
   {
     const auto initial = random_vector(rng, in_n);
     std::vector<float> want = initial, mag = absolute(initial);
-    k.backward_input_reference(s, grad_out.data(), weight.data(), want.data());
-    k.backward_input_reference(s, abs_go.data(), abs_w.data(), mag.data());
+    k.reference.backward_input(s, grad_out.data(), weight.data(), want.data());
+    k.reference.backward_input(s, abs_go.data(), abs_w.data(), mag.data());
     Guarded got(in_n);
     std::memcpy(got.data(), initial.data(), sizeof(float) * in_n);
-    k.backward_input(s, grad_out.data(), weight.data(), got.data());
+    k.kernel.backward_input(s, grad_out.data(), weight.data(), got.data());
     INFO(name << " backward_input");
     CHECK(got.guards_intact());
     check_close(got.data(), want, mag, "backward_input");
@@ -86,14 +82,14 @@ inline void check_depthwise_shape(const DepthwiseKernels& k, const DepthwiseShap
     const auto init_w = random_vector(rng, w_n), init_b = random_vector(rng, s.channels);
     std::vector<float> want_w = init_w, want_b = init_b, mag_w = absolute(init_w),
                        mag_b = absolute(init_b);
-    k.backward_weight_reference(s, input.data(), grad_out.data(), want_w.data(),
+    k.reference.backward_weight(s, input.data(), grad_out.data(), want_w.data(),
                                                with_bias ? want_b.data() : nullptr);
-    k.backward_weight_reference(s, abs_in.data(), abs_go.data(), mag_w.data(),
+    k.reference.backward_weight(s, abs_in.data(), abs_go.data(), mag_w.data(),
                                                with_bias ? mag_b.data() : nullptr);
     Guarded got_w(w_n), got_b(s.channels);
     std::memcpy(got_w.data(), init_w.data(), sizeof(float) * w_n);
     std::memcpy(got_b.data(), init_b.data(), sizeof(float) * s.channels);
-    k.backward_weight(s, input.data(), grad_out.data(), got_w.data(),
+    k.kernel.backward_weight(s, input.data(), grad_out.data(), got_w.data(),
                                      with_bias ? got_b.data() : nullptr);
     INFO(name << " backward_weight bias=" << with_bias);
     CHECK(got_w.guards_intact());

@@ -8,24 +8,31 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include "sepnet/kernels/dispatch.h"
 #include "sepnet/kernels/isa.h"
 
 namespace sepnet::testing {
 
-// Runs f() on every ISA path this CPU supports (forced), at 1 and 2 OpenMP threads, with the
-// path and thread count in the test's INFO context; restores the default thread count.
-template <class F>
-void for_each_isa_and_threads(F&& f) {
-  using kernels::Isa;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (!kernels::isa_supported(isa)) continue;
-    kernels::ScopedIsa forced(isa);
+// Runs f() — or f(variant), if it takes the row — for every row of a kernel family's variants table (kernels/dispatch.h,
+// <family>_variants()) that this CPU can run, with that row forced exactly (ScopedIsa(isa, true):
+// the family's shape rule is skipped, so every compiled copy meets every shape), at 1 and 2
+// OpenMP threads, with the variant and thread count in the test's INFO context. Restores the
+// default thread count.
+template <class Table, class F>
+void for_each_variant(const Table& table, F&& f) {
+  for (const auto& variant : table) {
+    if (!kernels::isa_supported(variant.isa)) continue;
+    kernels::ScopedIsa forced(variant.isa, /*exact=*/true);
     for (int threads : {1, 2}) {
       omp_set_num_threads(threads);
-      INFO("isa=" << kernels::isa_name(isa) << " threads=" << threads);
-      f();
+      INFO("variant=" << variant.name << " threads=" << threads);
+      if constexpr (std::is_invocable_v<F&, decltype(variant)>)
+        f(variant);
+      else
+        f();
     }
   }
   omp_set_num_threads(omp_get_num_procs());

@@ -1,6 +1,6 @@
 // Channels-last kernels besides depthwise: the NCHW <-> NHWC layout transposes, and batch norm
-// in NHWC against the (separately tested) NCHW kernels on the same data transposed, every ISA
-// path, 1 and 2 threads, with and without the fused ReLU; bit-identical across thread counts.
+// in NHWC against the (separately tested) NCHW kernels on the same data transposed, every
+// variant, 1 and 2 threads, with and without the fused ReLU; bit-identical across thread counts.
 #include <catch2/catch.hpp>
 #include <omp.h>
 
@@ -46,7 +46,7 @@ void check_near(const std::vector<float>& got, const std::vector<float>& want, f
 
 TEST_CASE("batchnorm nhwc equals batchnorm nchw on transposed data", "[kernels][batchnorm][nhwc]") {
   std::mt19937 rng(11);
-  for_each_isa_and_threads([&] {
+  for_each_variant(batchnorm_variants(), [&] {
     // rows span several 256-row chunks with a tail; channel counts around the vector widths.
     for (auto [n, c, p] : {std::tuple{2, 5, 300L}, std::tuple{1, 17, 49L}, std::tuple{3, 32, 200L}}) {
       for (bool relu : {false, true}) {

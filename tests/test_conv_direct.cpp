@@ -1,4 +1,4 @@
-// Direct convolution kernels vs their plain-loop references: every ISA path this CPU runs,
+// Direct convolution kernels vs their plain-loop references: every variant this CPU runs,
 // 1 and 2 threads, random shapes (odd sizes, rows shorter and longer than a vector and than a
 // 4-vector strip, C_out not a multiple of the channel block, non-square kernels, every pad
 // 0..K-1), guard sentinels around every output, and accumulation onto existing gradients.
@@ -14,6 +14,7 @@
 #include "kernel_check.h"
 #include "sepnet/kernels/conv_direct.h"
 #include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/layer_shapes.h"
 
 using namespace sepnet::kernels;
 using namespace sepnet::testing;
@@ -91,47 +92,68 @@ void check_shape(const DirectConvShape& s, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("direct conv2d kernels equal the reference on random shapes, every ISA and 1/2 threads",
+TEST_CASE("direct conv2d kernels equal the reference on random shapes, every variant and 1/2 threads",
           "[kernels][conv_direct]") {
   std::mt19937 rng(11);
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (!isa_supported(isa)) continue;
-    ScopedIsa forced(isa);
-    for (int threads : {1, 2}) {
-      omp_set_num_threads(threads);
-      // The MNIST layers themselves, then random shapes.
-      check_shape({4, 1, 28, 28, 6, 5, 5, 0}, rng);
-      check_shape({3, 6, 12, 12, 16, 5, 5, 0}, rng);
-      check_shape({2, 1, 24, 24, 6, 1, 1, 0}, rng);
-      check_shape({2, 6, 8, 8, 16, 1, 1, 0}, rng);
-      // Rows of exactly 16 and 32 outputs: the widths that keep the AVX-512 weight-gradient
-      // kernel (narrower rows run the AVX2 one, kernels/conv_direct.cpp).
-      check_shape({2, 3, 20, 20, 5, 5, 5, 0}, rng);
-      check_shape({1, 2, 9, 36, 7, 5, 5, 0}, rng);
-      // Rows half a vector wide (8 on AVX-512, 4 on AVX2: two output rows per vector), with
-      // an odd number of rows and with padding.
-      check_shape({2, 3, 11, 12, 5, 5, 5, 0}, rng);
-      check_shape({2, 3, 7, 8, 4, 3, 3, 1}, rng);
-      check_shape({2, 2, 9, 8, 3, 5, 5, 0}, rng);
-      // Few output channels on narrow rows: 2–3 output rows per register tile, 10 rows.
-      check_shape({2, 4, 14, 9, 3, 5, 5, 0}, rng);
-      for (int trial = 0; trial < 25; ++trial) {
-        auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-        const int kh = pick(1, 7), kw = trial % 4 == 0 ? pick(1, 7) : kh;
-        const int pad = pick(0, std::min(kh, kw) - 1);
-        DirectConvShape s{pick(1, 3), pick(1, 7), pick(std::max(1, kh - 2 * pad), 20),
-                          pick(std::max(1, kw - 2 * pad), 75), pick(1, 19), kh, kw, pad};
-        check_shape(s, rng);
-      }
+  for_each_variant(direct_conv_variants(), [&] {
+    // The MNIST layers themselves, then random shapes.
+    check_shape({4, 1, 28, 28, 6, 5, 5, 0}, rng);
+    check_shape({3, 6, 12, 12, 16, 5, 5, 0}, rng);
+    check_shape({2, 1, 24, 24, 6, 1, 1, 0}, rng);
+    check_shape({2, 6, 8, 8, 16, 1, 1, 0}, rng);
+    // Rows of exactly 16 and 32 outputs: the widths where the AVX-512 weight-gradient kernel
+    // is kept (narrower rows run the AVX2 one, direct_conv_isa_for).
+    check_shape({2, 3, 20, 20, 5, 5, 5, 0}, rng);
+    check_shape({1, 2, 9, 36, 7, 5, 5, 0}, rng);
+    // Rows half a vector wide (8 on AVX-512, 4 on AVX2: two output rows per vector), with
+    // an odd number of rows and with padding.
+    check_shape({2, 3, 11, 12, 5, 5, 5, 0}, rng);
+    check_shape({2, 3, 7, 8, 4, 3, 3, 1}, rng);
+    check_shape({2, 2, 9, 8, 3, 5, 5, 0}, rng);
+    // Few output channels on narrow rows: 2–3 output rows per register tile, 10 rows.
+    check_shape({2, 4, 14, 9, 3, 5, 5, 0}, rng);
+    for (int trial = 0; trial < 25; ++trial) {
+      auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+      const int kh = pick(1, 7), kw = trial % 4 == 0 ? pick(1, 7) : kh;
+      const int pad = pick(0, std::min(kh, kw) - 1);
+      DirectConvShape s{pick(1, 3), pick(1, 7), pick(std::max(1, kh - 2 * pad), 20),
+                        pick(std::max(1, kw - 2 * pad), 75), pick(1, 19), kh, kw, pad};
+      check_shape(s, rng);
     }
-  }
+  });
   omp_set_num_threads(2);
 }
 
 TEST_CASE("direct conv2d routing rule", "[kernels][conv_direct]") {
-  CHECK(direct_conv2d_suits({64, 6, 12, 12, 16, 5, 5, 0}));
-  CHECK(direct_conv2d_suits({64, 1, 28, 28, 6, 5, 5, 0}));
+  for (const auto& layer : layer_shapes::kMnistDirectConv) {
+    INFO(layer.name);
+    CHECK(direct_conv2d_suits(layer.shape));
+  }
   CHECK_FALSE(direct_conv2d_suits({1, 256, 14, 14, 256, 3, 3, 1}));  // wide layers stay on GEMM
   CHECK_FALSE(direct_conv2d_suits({1, 3, 14, 14, 8, 3, 3, 3}));      // pad >= kernel
   CHECK_FALSE(direct_conv2d_suits({64, 6, 8, 8, 16, 1, 1, 0}));       // 1×1: pointwise GEMM
+}
+
+TEST_CASE("direct conv2d variants: one row per ISA, and the shape rule", "[kernels][conv_direct][dispatch]") {
+  const auto table = direct_conv_variants();
+  REQUIRE(table.size() == 3);
+  for (size_t i = 0; i < table.size(); ++i) CHECK(static_cast<size_t>(table[i].isa) == i);
+  using Op = DirectConvOp;
+  const DirectConvShape conv1{64, 1, 28, 28, 6, 5, 5, 0}, conv2{64, 6, 12, 12, 16, 5, 5, 0},
+      rows16{2, 3, 20, 20, 5, 5, 5, 0}, rows12{2, 3, 16, 16, 5, 5, 5, 0};
+  // Forward: AVX-512 unless rows are under 16 outputs and not exactly 8.
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::forward, conv1) == Isa::avx512);  // 24 wide
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::forward, conv2) == Isa::avx512);  // 8 wide: pairs
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::forward, rows12) == Isa::avx2);
+  // Input gradient: always AVX-512.
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::backward_input, rows12) == Isa::avx512);
+  // Weight gradient: AVX-512 where whole vectors, pairs or the flat walk fill the lanes.
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::backward_weight, rows16) == Isa::avx512);
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::backward_weight, conv2) == Isa::avx512);
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::backward_weight, conv1) == Isa::avx512);  // flat: 28 < 32
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::backward_weight, DirectConvShape{1, 1, 40, 40, 1, 5, 5, 0}) ==
+        Isa::avx512);  // 36 wide, padded rows of 40 < 48: the flat walk
+  CHECK(direct_conv_isa_for(Isa::avx512, Op::backward_weight, rows12) == Isa::avx2);  // padded rows of 16 ≥ 16
+  for (Isa active : {Isa::scalar, Isa::avx2})
+    for (Op op : {Op::forward, Op::backward_input, Op::backward_weight}) CHECK(direct_conv_isa_for(active, op, rows12) == active);
 }

@@ -15,6 +15,7 @@
 #include "kernel_check.h"
 #include "sepnet/kernels/conv_stem.h"
 #include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/layer_shapes.h"
 
 using namespace sepnet::kernels;
 using namespace sepnet::testing;
@@ -70,36 +71,47 @@ void check_shape(const StemConvShape& s, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("stem conv2d kernels equal the reference, every ISA and 1/2 threads", "[kernels][conv_stem]") {
+TEST_CASE("stem conv2d kernels equal the reference, every variant and 1/2 threads", "[kernels][conv_stem]") {
   std::mt19937 rng(23);
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (!isa_supported(isa)) continue;
-    ScopedIsa forced(isa);
-    for (int threads : {1, 2}) {
-      omp_set_num_threads(threads);
-      // MobileNet stems (α = 1, 0.5, 0.25) on small images, grayscale, then random shapes.
-      check_shape({1, 3, 32, 32, 32, 3, 3, 2, 1}, rng);
-      check_shape({2, 3, 33, 29, 16, 3, 3, 2, 1}, rng);
-      check_shape({3, 3, 24, 24, 8, 3, 3, 2, 1}, rng);
-      check_shape({2, 1, 28, 28, 8, 3, 3, 2, 1}, rng);
-      for (int trial = 0; trial < 30; ++trial) {
-        auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-        const int pad = pick(0, 2), stride = pick(1, 2);
-        const StemConvShape s{pick(1, 3), trial % 3 == 0 ? 1 : 3, pick(std::max(1, 3 - 2 * pad), 23),
-                              pick(std::max(1, 3 - 2 * pad), 41), pick(1, 40), 3, 3, stride, pad};
-        check_shape(s, rng);
-      }
+  for_each_variant(stem_conv_variants(), [&] {
+    // MobileNet stems (α = 1, 0.5, 0.25) on small images, grayscale, then random shapes.
+    check_shape({1, 3, 32, 32, 32, 3, 3, 2, 1}, rng);
+    check_shape({2, 3, 33, 29, 16, 3, 3, 2, 1}, rng);
+    check_shape({3, 3, 24, 24, 8, 3, 3, 2, 1}, rng);
+    check_shape({2, 1, 28, 28, 8, 3, 3, 2, 1}, rng);
+    for (int trial = 0; trial < 30; ++trial) {
+      auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+      const int pad = pick(0, 2), stride = pick(1, 2);
+      const StemConvShape s{pick(1, 3), trial % 3 == 0 ? 1 : 3, pick(std::max(1, 3 - 2 * pad), 23),
+                            pick(std::max(1, 3 - 2 * pad), 41), pick(1, 40), 3, 3, stride, pad};
+      check_shape(s, rng);
     }
-  }
+  });
   omp_set_num_threads(2);
 }
 
 TEST_CASE("stem conv2d covers 1 or 3 input channels, 3x3, stride 1 or 2 only", "[kernels][conv_stem]") {
-  CHECK(stem_conv2d_suits({1, 3, 224, 224, 32, 3, 3, 2, 1}));
+  for (const auto& layer : layer_shapes::kMobileNetStem) {
+    INFO(layer.name);
+    CHECK(stem_conv2d_suits(layer.shape));
+  }
   CHECK(stem_conv2d_suits({8, 1, 28, 28, 8, 3, 3, 1, 1}));
   CHECK_FALSE(stem_conv2d_suits({1, 2, 32, 32, 8, 3, 3, 2, 1}));  // 2 channels: no compiled kernel
   CHECK_FALSE(stem_conv2d_suits({1, 3, 32, 32, 8, 5, 5, 2, 1}));  // 5×5
   CHECK_FALSE(stem_conv2d_suits({1, 3, 32, 32, 8, 3, 3, 3, 1}));  // stride 3
   CHECK_FALSE(stem_conv2d_suits({1, 3, 32, 32, 8, 3, 3, 2, 3}));  // pad 3
   CHECK_FALSE(stem_conv2d_suits({1, 3, 1, 1, 8, 3, 3, 1, 0}));    // no output pixel
+}
+
+TEST_CASE("stem conv2d variants: one row per ISA, and the shape rule", "[kernels][conv_stem][dispatch]") {
+  const auto table = stem_conv_variants();
+  REQUIRE(table.size() == 3);
+  for (size_t i = 0; i < table.size(); ++i) CHECK(static_cast<size_t>(table[i].isa) == i);
+  // 8 or fewer output channels run the AVX2 copy on AVX-512, both passes.
+  for (StemConvOp op : {StemConvOp::forward, StemConvOp::backward_weight}) {
+    CHECK(stem_conv_isa_for(Isa::avx512, op, layer_shapes::kMobileNetStem[2].shape) == Isa::avx2);    // α 0.25
+    CHECK(stem_conv_isa_for(Isa::avx512, op, layer_shapes::kMobileNetStem[1].shape) == Isa::avx512);  // α 0.5
+    for (Isa active : {Isa::scalar, Isa::avx2})
+      CHECK(stem_conv_isa_for(active, op, layer_shapes::kMobileNetStem[2].shape) == active);
+  }
 }

@@ -1,5 +1,5 @@
-// Channels-last depthwise kernels vs their scalar references: every ISA path this CPU runs,
-// 1 and 2 threads, random shapes (channel counts around the 8- and 16-lane widths for masked
+// Channels-last depthwise kernels vs their scalar references: every variant this CPU runs
+// (forced exactly), 1 and 2 threads, random shapes (channel counts around the 8- and 16-lane widths for masked
 // tails, odd sizes, kernel 1/3/5/7 and non-square, stride 1/2/3, pad 0/1/2), guard sentinels
 // around every output; the NHWC reference itself against the NCHW one on transposed data.
 #include <catch2/catch.hpp>
@@ -18,6 +18,7 @@
 #include "sepnet/kernels/cache_info.h"
 #include "sepnet/kernels/depthwise_nhwc.h"
 #include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/layer_shapes.h"
 
 using namespace sepnet::kernels;
 
@@ -26,9 +27,9 @@ namespace {
 using namespace sepnet::testing;
 
 const DepthwiseKernels kKernels{
-    depthwise_conv2d_nhwc_forward,         depthwise_conv2d_nhwc_forward_reference,
-    depthwise_conv2d_nhwc_backward_input,  depthwise_conv2d_nhwc_backward_input_reference,
-    depthwise_conv2d_nhwc_backward_weight, depthwise_conv2d_nhwc_backward_weight_reference};
+    {depthwise_conv2d_nhwc_forward, depthwise_conv2d_nhwc_backward_input, depthwise_conv2d_nhwc_backward_weight},
+    {depthwise_conv2d_nhwc_forward_reference, depthwise_conv2d_nhwc_backward_input_reference,
+     depthwise_conv2d_nhwc_backward_weight_reference}};
 
 void check_shape(const DepthwiseShape& s, std::mt19937& rng) { check_depthwise_shape(kKernels, s, rng); }
 
@@ -62,9 +63,9 @@ std::vector<float> to_nhwc(const std::vector<float>& x, int n, int c, int hw) {
 
 }  // namespace
 
-TEST_CASE("depthwise nhwc: random shapes match the reference on every ISA and thread count",
+TEST_CASE("depthwise nhwc: random shapes match the reference on every variant and thread count",
           "[depthwise][nhwc]") {
-  for_each_isa_and_threads([] {
+  for_each_variant(depthwise_nhwc_variants(), [] {
     std::mt19937 rng(4321);
     for (int i = 0; i < 60; ++i) check_shape(random_shape(rng), rng);
   });
@@ -77,9 +78,24 @@ TEST_CASE("depthwise nhwc: MobileNet-like shapes (tiles, half tiles, masked chan
       {1, 72, 14, 14, 3, 3, 1, 1}, {1, 16, 9, 30, 3, 3, 2, 0},  {1, 20, 13, 11, 3, 3, 2, 2},
       {2, 6, 12, 12, 5, 5, 1, 0},  {1, 33, 17, 22, 5, 5, 2, 2}, {1, 8, 6, 40, 5, 5, 1, 2},
   };
-  for_each_isa_and_threads([&] {
+  for_each_variant(depthwise_nhwc_variants(), [&] {
     std::mt19937 rng(77);
     for (const auto& s : shapes) check_shape(s, rng);
+  });
+}
+
+TEST_CASE("depthwise nhwc: the MobileNet v1 layer shapes (layer_shapes.h) match the reference",
+          "[depthwise][nhwc]") {
+  for_each_variant(depthwise_nhwc_variants(), [&] {
+    std::mt19937 rng(76);
+    for (const auto& s : layer_shapes::kMobileNetDepthwise) check_shape(s, rng);
+  });
+}
+
+TEST_CASE("depthwise nhwc: the MNIST layer shapes (layer_shapes.h) match the reference", "[depthwise][nhwc]") {
+  for_each_variant(depthwise_nhwc_variants(), [&] {
+    std::mt19937 rng(75);
+    for (const auto& s : layer_shapes::kMnistDepthwise) check_shape(s, rng);
   });
 }
 
@@ -122,7 +138,7 @@ TEST_CASE("depthwise nhwc: results are bit-identical across repeated runs", "[de
   const long in_n = 3L * 21 * 15 * 17, out_n = 3L * 21 * s.out_h() * s.out_w();
   const auto input = random_vector(rng, in_n), grad_out = random_vector(rng, out_n),
              weight = random_vector(rng, 21 * 9), bias = random_vector(rng, 21);
-  for_each_isa_and_threads([&] {
+  for_each_variant(depthwise_nhwc_variants(), [&] {
     std::vector<float> first;
     for (int rep = 0; rep < 2; ++rep) {
       std::vector<float> out(out_n), gi(in_n, 0.5f), gw(189, 0.25f), gb(21, 0.125f);
@@ -147,7 +163,7 @@ TEST_CASE("depthwise nhwc: tensors above 4x L2 (software-prefetch path) match th
   while (4.0 * 2 * channels * 2.0 * side * side <= 4.0 * l2) side += 16;
   for (int stride : {1, 2}) {
     const DepthwiseShape s{1, channels, side, side + 3, 3, 3, stride, 1};
-    for_each_isa_and_threads([&] {
+    for_each_variant(depthwise_nhwc_variants(), [&] {
       std::mt19937 rng(31);
       const long in_n = static_cast<long>(channels) * s.in_h * s.in_w, out_n = static_cast<long>(channels) * s.out_h() * s.out_w();
       const auto input = random_vector(rng, in_n), weight = random_vector(rng, 9L * channels), bias = random_vector(rng, channels);
@@ -161,5 +177,18 @@ TEST_CASE("depthwise nhwc: tensors above 4x L2 (software-prefetch path) match th
       CHECK(out.guards_intact());
       check_close(out.data(), want, mag, "forward");
     });
+  }
+}
+
+TEST_CASE("depthwise nhwc variants: one row per ISA, and the shape rule", "[depthwise][nhwc][dispatch]") {
+  const auto table = depthwise_nhwc_variants();
+  REQUIRE(table.size() == 3);
+  for (size_t i = 0; i < table.size(); ++i) CHECK(static_cast<size_t>(table[i].isa) == i);
+  // Fewer than 16 channels run the AVX2 copy on AVX-512, every pass.
+  const DepthwiseShape few{32, 8, 64, 64, 3, 3, 1, 1}, sixteen{1, 16, 14, 14, 3, 3, 1, 1};
+  for (DepthwiseOp op : {DepthwiseOp::forward, DepthwiseOp::backward_input, DepthwiseOp::backward_weight}) {
+    CHECK(depthwise_nhwc_isa_for(Isa::avx512, op, few) == Isa::avx2);
+    CHECK(depthwise_nhwc_isa_for(Isa::avx512, op, sixteen) == Isa::avx512);
+    for (Isa active : {Isa::scalar, Isa::avx2}) CHECK(depthwise_nhwc_isa_for(active, op, few) == active);
   }
 }

@@ -1,4 +1,4 @@
-// sgemm (every ISA path, 1 and 2 threads) against sgemm_reference.
+// sgemm (every variant of the GEMM's table, 1 and 2 threads) against sgemm_reference.
 #include <omp.h>
 
 #include <catch2/catch.hpp>
@@ -9,19 +9,15 @@
 #include <utility>
 #include <vector>
 
+#include "kernel_check.h"
 #include "sepnet/kernels/gemm.h"
+#include "sepnet/kernels/gemm_portable_vec.h"
 #include "sepnet/kernels/isa.h"
 
 using namespace sepnet::kernels;
+using sepnet::testing::for_each_variant;
 
 namespace {
-
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> out;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-    if (isa_supported(isa)) out.push_back(isa);
-  return out;
-}
 
 struct ThreadCount {
   int previous = omp_get_max_threads();
@@ -75,38 +71,34 @@ void check_case(const Case& cs, std::mt19937& rng) {
     }
   const double eps = std::numeric_limits<float>::epsilon();
 
-  for (Isa isa : supported_isas()) {
-    ScopedIsa scoped(isa);
-    for (int threads : {1, 2}) {
-      ThreadCount tc(threads);
-      std::vector<float> c = c0;
-      sgemm(cs.trans_a, cs.trans_b, cs.m, cs.n, cs.k, cs.alpha, a.data(), lda, b.data(), ldb,
-            cs.beta, c.data(), ldc);
-      INFO("isa=" << isa_name(isa) << " threads=" << threads << " ta=" << cs.trans_a
-                  << " tb=" << cs.trans_b << " m=" << cs.m << " n=" << cs.n << " k=" << cs.k
-                  << " alpha=" << cs.alpha << " beta=" << cs.beta << " lda=" << lda
-                  << " ldb=" << ldb << " ldc=" << ldc);
-      long bad = 0, first_bad = -1;
-      for (int i = 0; i < cs.m; ++i) {
-        for (int j = 0; j < ldc; ++j) {
-          const size_t at = static_cast<size_t>(i) * ldc + j;
-          if (j >= cs.n) {  // padding columns between rows must be untouched
-            if (c[at] != kSentinel && bad++ == 0) first_bad = static_cast<long>(at);
-            continue;
-          }
-          const double tol = 4.0 * eps * (cs.k + 2) * scale[static_cast<size_t>(i) * cs.n + j] + 1e-30;
-          if (!(std::fabs(static_cast<double>(c[at]) - ref[at]) <= tol) && bad++ == 0)
-            first_bad = static_cast<long>(at);
+  for_each_variant(gemm_variants(), [&] {
+    std::vector<float> c = c0;
+    sgemm(cs.trans_a, cs.trans_b, cs.m, cs.n, cs.k, cs.alpha, a.data(), lda, b.data(), ldb,
+          cs.beta, c.data(), ldc);
+    INFO("ta=" << cs.trans_a
+                << " tb=" << cs.trans_b << " m=" << cs.m << " n=" << cs.n << " k=" << cs.k
+                << " alpha=" << cs.alpha << " beta=" << cs.beta << " lda=" << lda
+                << " ldb=" << ldb << " ldc=" << ldc);
+    long bad = 0, first_bad = -1;
+    for (int i = 0; i < cs.m; ++i) {
+      for (int j = 0; j < ldc; ++j) {
+        const size_t at = static_cast<size_t>(i) * ldc + j;
+        if (j >= cs.n) {  // padding columns between rows must be untouched
+          if (c[at] != kSentinel && bad++ == 0) first_bad = static_cast<long>(at);
+          continue;
         }
+        const double tol = 4.0 * eps * (cs.k + 2) * scale[static_cast<size_t>(i) * cs.n + j] + 1e-30;
+        if (!(std::fabs(static_cast<double>(c[at]) - ref[at]) <= tol) && bad++ == 0)
+          first_bad = static_cast<long>(at);
       }
-      for (size_t g = static_cast<size_t>(cs.m) * ldc; g < c_size; ++g)
-        if (c[g] != kSentinel && bad++ == 0) first_bad = static_cast<long>(g);
-      INFO("first mismatch at flat index " << first_bad << " got "
-                                           << (first_bad >= 0 ? c[first_bad] : 0.0f) << " want "
-                                           << (first_bad >= 0 ? ref[first_bad] : 0.0f));
-      CHECK(bad == 0);
     }
-  }
+    for (size_t g = static_cast<size_t>(cs.m) * ldc; g < c_size; ++g)
+      if (c[g] != kSentinel && bad++ == 0) first_bad = static_cast<long>(g);
+    INFO("first mismatch at flat index " << first_bad << " got "
+                                         << (first_bad >= 0 ? c[first_bad] : 0.0f) << " want "
+                                         << (first_bad >= 0 ? ref[first_bad] : 0.0f));
+    CHECK(bad == 0);
+  });
 }
 
 }  // namespace
@@ -214,12 +206,14 @@ TEST_CASE("sgemm is deterministic for a fixed thread count", "[gemm]") {
   std::vector<float> a(static_cast<size_t>(m) * k), b(static_cast<size_t>(k) * n);
   for (auto& x : a) x = dist(rng);
   for (auto& x : b) x = dist(rng);
-  for (Isa isa : supported_isas()) {
-    ScopedIsa scoped(isa);
+  for (const auto& variant : gemm_variants()) {
+    if (!isa_supported(variant.isa)) continue;
+    ScopedIsa scoped(variant.isa, /*exact=*/true);
     ThreadCount tc(2);
     std::vector<float> c1(static_cast<size_t>(m) * n), c2(c1.size());
     sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c1.data(), n);
     sgemm(false, false, m, n, k, 1.0f, a.data(), k, b.data(), n, 0.0f, c2.data(), n);
+    INFO("variant=" << variant.name);
     CHECK(c1 == c2);
   }
 }
@@ -246,11 +240,12 @@ TEST_CASE("sgemm_abt_sum equals the sum of reference A_i·B_iᵀ products", "[ge
       sgemm_reference(false, true, m, n, k, 1.0f, a.data() + t * a_step, static_cast<int>(lda),
                       b.data() + t * b_step, static_cast<int>(ldb), 1.0f, want.data(), static_cast<int>(ldc));
     scale = static_cast<double>(k) * count;
-    for (Isa isa : supported_isas()) {
-      ScopedIsa scoped(isa);
+    for (const auto& variant : gemm_variants()) {
+      if (!isa_supported(variant.isa)) continue;
+      ScopedIsa scoped(variant.isa, /*exact=*/true);
       std::vector<float> got = c0;
       sgemm_abt_sum(m, n, k, count, a.data(), lda, a_step, b.data(), ldb, b_step, got.data(), ldc);
-      INFO("m=" << m << " n=" << n << " k=" << k << " count=" << count << " isa=" << isa_name(isa));
+      INFO("m=" << m << " n=" << n << " k=" << k << " count=" << count << " variant=" << variant.name);
       for (int i = 0; i < m; ++i)
         for (int j = 0; j < n; ++j) {
           const size_t at = static_cast<size_t>(i * ldc + j);
@@ -262,47 +257,52 @@ TEST_CASE("sgemm_abt_sum equals the sum of reference A_i·B_iᵀ products", "[ge
   }
 }
 
+TEST_CASE("gemm variants: one row per ISA, and the shape rule", "[gemm][dispatch]") {
+  const auto table = gemm_variants();
+  REQUIRE(table.size() == 3);
+  for (size_t i = 0; i < table.size(); ++i) CHECK(static_cast<size_t>(table[i].isa) == i);
+  // Tall-skinny products with at most 8 columns run the AVX2 copy on AVX-512; nothing else moves.
+  const GemmShape pw_dx{false, false, 131072, 8, 16}, pw_dw{true, false, 8, 8, 131072},
+      pw_fwd{false, true, 131072, 16, 8}, square{false, false, 512, 512, 512}, few_rows{false, false, 32, 8, 16};
+  CHECK(gemm_isa_for(Isa::avx512, GemmOp::sgemm, pw_dx) == Isa::avx2);
+  CHECK(gemm_isa_for(Isa::avx512, GemmOp::sgemm, pw_dw) == Isa::avx2);
+  CHECK(gemm_isa_for(Isa::avx512, GemmOp::sgemm, pw_fwd) == Isa::avx512);     // 16 columns
+  CHECK(gemm_isa_for(Isa::avx512, GemmOp::sgemm, square) == Isa::avx512);
+  CHECK(gemm_isa_for(Isa::avx512, GemmOp::sgemm, few_rows) == Isa::avx512);   // not tall-skinny
+  CHECK(gemm_isa_for(Isa::avx512, GemmOp::sgemm_abt_sum, pw_dx) == Isa::avx512);
+  for (Isa active : {Isa::scalar, Isa::avx2})
+    for (const GemmShape& s : {pw_dx, pw_dw, pw_fwd, square, few_rows}) CHECK(gemm_isa_for(active, GemmOp::sgemm, s) == active);
+}
+
+TEST_CASE("sgemm runs the variant its rule selects (bit-identical to that row's entry)", "[gemm][dispatch]") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  const GemmShape shapes[] = {{false, false, 300, 8, 16}, {true, false, 8, 8, 4096}, {false, true, 64, 120, 256}};
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!isa_supported(isa)) continue;
+    ScopedIsa scoped(isa);
+    for (const GemmShape& s : shapes) {
+      const int lda = s.trans_a ? s.m : s.k, ldb = s.trans_b ? s.k : s.n;
+      std::vector<float> a(static_cast<size_t>(s.m) * s.k), b(static_cast<size_t>(s.k) * s.n);
+      for (auto& x : a) x = dist(rng);
+      for (auto& x : b) x = dist(rng);
+      std::vector<float> got(static_cast<size_t>(s.m) * s.n), want(got.size());
+      sgemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, got.data(), s.n);
+      const auto& row = variant_for(gemm_variants(), gemm_isa_for(isa, GemmOp::sgemm, s));
+      row.entry->sgemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, want.data(), s.n);
+      INFO("isa=" << isa_name(isa) << " m=" << s.m << " n=" << s.n << " k=" << s.k << " ran " << row.name);
+      CHECK(got == want);
+    }
+  }
+}
+
 // The AVX-512 build uses a 6×64 register block (4 vectors of 16 floats), a different loop
 // order (B micro-panels stream from L2) and 4×4 dot blocks. This CPU may lack AVX-512, so the
-// same driver is also instantiated here over a plain 16-float vector with the AVX-512
-// geometry: every blocking / edge / path decision of that build runs on any machine.
+// same driver is also instantiated here over a plain 16-float vector (the scalar variant's
+// PortableVec, 16 wide) with the AVX-512 geometry: every blocking / edge / path decision of that
+// build runs on any machine.
 namespace sepnet::kernels::gemm_test16 {
-struct Vec {
-  struct reg {
-    float v[16];
-  };
-  static constexpr int lanes = 16;
-  static reg zero() { return bcast(0.0f); }
-  static reg load(const float* p) {
-    reg r;
-    for (int l = 0; l < 16; ++l) r.v[l] = p[l];
-    return r;
-  }
-  static void store(float* p, reg r) {
-    for (int l = 0; l < 16; ++l) p[l] = r.v[l];
-  }
-  static reg bcast(float x) {
-    reg r;
-    for (int l = 0; l < 16; ++l) r.v[l] = x;
-    return r;
-  }
-  static reg fma(reg a, reg b, reg c) {
-    for (int l = 0; l < 16; ++l) c.v[l] += a.v[l] * b.v[l];
-    return c;
-  }
-  static reg mul(reg a, reg b) {
-    for (int l = 0; l < 16; ++l) a.v[l] *= b.v[l];
-    return a;
-  }
-  static reg add(reg a, reg b) {
-    for (int l = 0; l < 16; ++l) a.v[l] += b.v[l];
-    return a;
-  }
-  static void transpose(reg* r) {
-    for (int i = 0; i < 16; ++i)
-      for (int j = i + 1; j < 16; ++j) std::swap(r[i].v[j], r[j].v[i]);
-  }
-};
+using Vec = gemm_detail::PortableVec<16>;
 constexpr int kMR = 6;
 constexpr int kNV = 4;
 }  // namespace sepnet::kernels::gemm_test16

@@ -12,6 +12,14 @@
 
 #include <unistd.h>
 
+#include "sepnet/kernels/batchnorm.h"
+#include "sepnet/kernels/conv_direct.h"
+#include "sepnet/kernels/conv_stem.h"
+#include "sepnet/kernels/depthwise.h"
+#include "sepnet/kernels/depthwise_nhwc.h"
+#include "sepnet/kernels/gemm.h"
+#include "sepnet/kernels/isa.h"
+#include "sepnet/kernels/pool.h"
 #include "sepnet/train/kernel_bench.h"
 #include "sepnet/core/io/atomic_file.h"
 
@@ -165,11 +173,34 @@ TEST_CASE("kernel_bench: filter matches family/kernel/shape", "[kernel_bench]") 
   CHECK_THROWS_AS(bench::filter_cases(all, "("), std::regex_error);
 }
 
+TEST_CASE("kernel_bench: cases name the variant their family's table selects", "[kernel_bench]") {
+  using namespace sepnet::kernels;
+  const std::set<std::string> dispatched{"gemm", "conv_direct", "conv_stem", "depthwise", "maxpool", "batchnorm"};
+  std::set<std::string> names;
+  for (const auto& v : gemm_variants()) names.insert(v.name);
+  for (const auto& v : depthwise_variants()) names.insert(v.name);
+  for (const auto& v : depthwise_nhwc_variants()) names.insert(v.name);
+  for (const auto& v : direct_conv_variants()) names.insert(v.name);
+  for (const auto& v : stem_conv_variants()) names.insert(v.name);
+  for (const auto& v : pool_variants()) names.insert(v.name);
+  for (const auto& v : batchnorm_variants()) names.insert(v.name);
+  for (const auto& c : bench::kernel_cases(false)) {
+    INFO(c.id());
+    const bool has_variant = dispatched.count(c.family) && !(c.family == "maxpool" && c.kernel == "backward");
+    REQUIRE(static_cast<bool>(c.variant) == has_variant);
+    if (has_variant) CHECK(names.count(c.variant()) == 1);
+  }
+  // Under a forced ISA the names follow it (scalar exists everywhere).
+  ScopedIsa scalar(Isa::scalar);
+  for (const auto& c : bench::filter_cases(bench::kernel_cases(false), "^gemm/"))
+    CHECK(c.variant() == variant_for(gemm_variants(), Isa::scalar).name);
+}
+
 TEST_CASE("kernel_bench: derived columns follow the roofline definition", "[kernel_bench]") {
   bench::MachineInfo m;
   m.peak_gflops = 100;
   m.bandwidth_gbs = 10;
-  bench::KernelCase compute{"gemm", "sgemm NN", "x", 2e9, 1e8, false, {}};  // 20 flop/byte: compute bound
+  bench::KernelCase compute{"gemm", "sgemm NN", "x", 2e9, 1e8, false, {}, {}};  // 20 flop/byte: compute bound
   auto r = bench::make_result(compute, 0.04, m);                            // 50 GFLOP/s
   CHECK(r.median_us == Approx(40000));
   CHECK(r.gflops == Approx(50));
@@ -177,12 +208,12 @@ TEST_CASE("kernel_bench: derived columns follow the roofline definition", "[kern
   CHECK(r.pct_peak == Approx(50));
   CHECK(r.pct_roofline == Approx(50));
 
-  bench::KernelCase memory{"relu", "forward", "x", 1e8, 8e8, false, {}};  // 0.125 flop/byte: roof 1.25 GFLOP/s
+  bench::KernelCase memory{"relu", "forward", "x", 1e8, 8e8, false, {}, {}};  // 0.125 flop/byte: roof 1.25 GFLOP/s
   r = bench::make_result(memory, 0.1, m);                                 // 1 GFLOP/s, 8 GB/s
   CHECK(r.pct_peak == Approx(1));
   CHECK(r.pct_roofline == Approx(80));
 
-  bench::KernelCase copy{"im2col", "im2col", "x", 0, 5e8, false, {}};
+  bench::KernelCase copy{"im2col", "im2col", "x", 0, 5e8, false, {}, {}};
   r = bench::make_result(copy, 0.1, m);  // 5 GB/s of 10
   CHECK(r.pct_peak == 0);
   CHECK(r.pct_roofline == Approx(50));
@@ -247,10 +278,11 @@ TEST_CASE("kernel_bench: quick set runs, times are positive, reports are well fo
   for (std::string line; std::getline(lines, line);) rows.push_back(line);
   REQUIRE(rows.size() == results.size() + 1);
   const auto header = split_csv_line(rows[0]);
-  REQUIRE(header.size() == 12);
+  REQUIRE(header.size() == 13);
   CHECK(header[0] == "family");
   CHECK(header[3] == "time_us");
   CHECK(header[7] == "pct_roofline");
+  CHECK(header[12] == "variant");
   for (size_t i = 1; i < rows.size(); ++i) {
     const auto fields = split_csv_line(rows[i]);
     INFO(rows[i]);
@@ -262,5 +294,6 @@ TEST_CASE("kernel_bench: quick set runs, times are positive, reports are well fo
     CHECK(std::isfinite(time_us));
     CHECK(std::stod(fields[8]) == results[i - 1].flops);
     CHECK(std::stod(fields[9]) == results[i - 1].bytes);
+    CHECK(fields[12] == results[i - 1].variant);
   }
 }

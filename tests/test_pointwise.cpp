@@ -1,4 +1,5 @@
-// Pointwise (1×1) convolution vs its scalar reference: every ISA path, 1 and 2 threads,
+// Pointwise (1×1) convolution vs its scalar reference: every GEMM variant (pointwise runs on
+// sgemm, so its paths are the GEMM's), 1 and 2 threads,
 // random shapes (odd channel counts, spatial sizes around the SIMD widths), guard sentinels.
 #include <catch2/catch.hpp>
 #include <omp.h>
@@ -12,6 +13,8 @@
 
 #include "sepnet/kernels/isa.h"
 #include "kernel_check.h"
+#include "sepnet/kernels/gemm.h"
+#include "sepnet/kernels/layer_shapes.h"
 #include "sepnet/kernels/pointwise.h"
 
 using namespace sepnet::kernels;
@@ -82,10 +85,10 @@ void check_shape(const PointwiseShape& s, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("pointwise: random shapes match the reference on every ISA and thread count",
+TEST_CASE("pointwise: random shapes match the reference on every variant and thread count",
           "[pointwise]") {
   static const int spatial[] = {1, 7, 8, 9, 15, 16, 17, 49, 64, 100, 196};
-  for_each_isa_and_threads([] {
+  for_each_variant(gemm_variants(), [] {
     std::mt19937 rng(2024);
     auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
     for (int i = 0; i < 25; ++i) {
@@ -97,6 +100,13 @@ TEST_CASE("pointwise: random shapes match the reference on every ISA and thread 
     for (PointwiseShape s : {PointwiseShape{3, 1, 6, 576}, PointwiseShape{2, 3, 5, 17},
                              PointwiseShape{1, 4, 9, 1}, PointwiseShape{64, 1, 6, 576}})
       check_shape(s, rng);
+  });
+}
+
+TEST_CASE("pointwise: the MNIST 1x1 layer shapes (layer_shapes.h) match the reference", "[pointwise]") {
+  for_each_variant(gemm_variants(), [] {
+    std::mt19937 rng(2025);
+    for (const auto& layer : layer_shapes::kMnistPointwise) check_shape(layer.shape(64), rng);
   });
 }
 

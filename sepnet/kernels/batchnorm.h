@@ -1,6 +1,9 @@
 // Batch normalization over NCHW, per channel c across (N, H, W). spatial = H·W.
 // Statistics are summed in double, in a fixed order: results do not depend on thread count.
+// The kernels dispatch through the variants table below (kernels/dispatch.h); the *_reference
+// functions are the double-precision definitions they are tested against.
 #pragma once
+#include "sepnet/kernels/dispatch.h"
 
 namespace sepnet::kernels {
 
@@ -41,5 +44,42 @@ void batchnorm_nhwc_backward(long rows, int channels, const float* x, const floa
                              const float* gamma, const float* mean, const float* invstd,
                              float* grad_x, float* grad_gamma, float* grad_beta,
                              bool accumulate_x = true, const float* relu_output = nullptr);
+
+// The definitions (NCHW), one element at a time with every sum in double, same contracts as
+// the kernels. The channels-last kernels are tested against the NCHW ones on transposed data.
+void batchnorm_forward_train_reference(const BatchNormShape& s, const float* x, const float* gamma,
+                                       const float* beta, float eps, float* y, float* mean, float* var,
+                                       float* invstd, bool fuse_relu = false);
+void batchnorm_forward_eval_reference(const BatchNormShape& s, const float* x, const float* gamma,
+                                      const float* beta, const float* running_mean,
+                                      const float* running_var, float eps, float* y, bool fuse_relu = false);
+void batchnorm_backward_reference(const BatchNormShape& s, const float* x, const float* grad_y,
+                                  const float* gamma, const float* mean, const float* invstd, float* grad_x,
+                                  float* grad_gamma, float* grad_beta, bool accumulate_x = true,
+                                  const float* relu_output = nullptr);
+
+// ---- variants (kernels/dispatch.h) ----------------------------------------------------------
+// The entry points of one compiled copy: batchnorm_impl.h built with baseline, AVX2 or AVX-512
+// flags (batchnorm_{scalar,avx2,avx512}.cpp; plain loops the compiler vectorizes to the width
+// each allows).
+struct BatchNormEntry {
+  void (*forward_train)(const BatchNormShape& s, const float* x, const float* gamma, const float* beta, float eps,
+                        float* y, float* mean, float* var, float* invstd, bool fuse_relu);
+  void (*forward_eval)(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
+                       const float* running_mean, const float* running_var, float eps, float* y, bool fuse_relu);
+  void (*backward)(const BatchNormShape& s, const float* x, const float* grad_y, const float* gamma,
+                   const float* mean, const float* invstd, float* grad_x, float* grad_gamma, float* grad_beta,
+                   bool accumulate_x, const float* relu_output);
+  void (*nhwc_forward_train)(long rows, int channels, const float* x, const float* gamma, const float* beta,
+                             float eps, float* y, float* mean, float* var, float* invstd, bool fuse_relu);
+  void (*nhwc_forward_eval)(long rows, int channels, const float* x, const float* gamma, const float* beta,
+                            const float* running_mean, const float* running_var, float eps, float* y,
+                            bool fuse_relu);
+  void (*nhwc_backward)(long rows, int channels, const float* x, const float* grad_y, const float* gamma,
+                        const float* mean, const float* invstd, float* grad_x, float* grad_gamma,
+                        float* grad_beta, bool accumulate_x, const float* relu_output);
+};
+// One row per ISA. Batch norm has no shape rule: the active ISA's row runs every shape.
+VariantTable<BatchNormEntry> batchnorm_variants();
 
 }  // namespace sepnet::kernels

@@ -1,5 +1,9 @@
-// Batch-norm kernels compiled with the avx2 flags (bodies in batchnorm_impl.h).
+// Batch-norm kernels compiled with the avx2 flags: the bodies of batchnorm_impl.h, exported
+// as the avx2 row of the variants table.
 #include "sepnet/kernels/batchnorm_impl.h"
 #include "sepnet/kernels/batchnorm_internal.h"
 
-SEPNET_BN_DEFINE_PATH(bn_avx2)
+namespace sepnet::kernels {
+constexpr BatchNormEntry kBatchNormAvx2{forward_train_impl,      forward_eval_impl,      backward_impl,
+                                      nhwc_forward_train_impl, nhwc_forward_eval_impl, nhwc_backward_impl};
+}  // namespace sepnet::kernels

@@ -1,5 +1,9 @@
-// Batch-norm kernels compiled with the avx512 flags (bodies in batchnorm_impl.h).
+// Batch-norm kernels compiled with the avx512 flags: the bodies of batchnorm_impl.h, exported
+// as the avx512 row of the variants table.
 #include "sepnet/kernels/batchnorm_impl.h"
 #include "sepnet/kernels/batchnorm_internal.h"
 
-SEPNET_BN_DEFINE_PATH(bn_avx512)
+namespace sepnet::kernels {
+constexpr BatchNormEntry kBatchNormAvx512{forward_train_impl,      forward_eval_impl,      backward_impl,
+                                      nhwc_forward_train_impl, nhwc_forward_eval_impl, nhwc_backward_impl};
+}  // namespace sepnet::kernels

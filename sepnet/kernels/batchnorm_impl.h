@@ -1,6 +1,7 @@
-// Internal: the batch-norm kernel bodies, compiled once per ISA. Included by batchnorm.cpp
-// (baseline x86-64) and batchnorm_avx2.cpp / batchnorm_avx512.cpp (their own -m flags); the
-// plain loops vectorize to the width each TU allows. Everything sits in an anonymous
+// Internal: the batch-norm kernel bodies, compiled once per ISA. Included by
+// batchnorm_scalar.cpp (baseline x86-64) and batchnorm_avx2.cpp / batchnorm_avx512.cpp (their
+// own -m flags), each exporting them as its row of the variants table; the plain loops
+// vectorize to the width each TU allows. Everything sits in an anonymous
 // namespace so no copy built with one ISA's flags can be linked into another's path.
 // Channel sums use LaneSum (kernels/lane_sum.h) over a whole channel (every plane of the
 // batch), reduced once per channel: results do not depend on the thread count. Reducing per
@@ -59,8 +60,8 @@ void forward_train_impl(const BatchNormShape& s, const float* x, const float* ga
       float* __restrict yp = plane(y, s, n, c);
       if (fuse_relu)
         for (long i = 0; i < s.spatial; ++i) {
-          const float v = xp[i] * scale + shift;
-          yp[i] = v > 0.0f ? v : 0.0f;
+          const float t = xp[i] * scale + shift;
+          yp[i] = t > 0.0f ? t : 0.0f;
         }
       else
         for (long i = 0; i < s.spatial; ++i) yp[i] = xp[i] * scale + shift;

@@ -4,8 +4,10 @@
 // too small to amortize packing; the direct kernel reads each zero-padded input row vector once
 // per tap and feeds it to a register tile of output channels × row vectors.
 // Forward overwrites output; the backward kernels ACCUMULATE (+=) into their gradient buffers.
-// The *_reference functions are the plain loop definitions the tests compare against.
+// The *_reference functions are the plain loop definitions the tests compare against
+// (conv_direct_reference.cpp); the kernels dispatch through the variants table below.
 #pragma once
+#include "sepnet/kernels/dispatch.h"
 
 namespace sepnet::kernels {
 
@@ -38,5 +40,22 @@ void direct_conv2d_backward_input_reference(const DirectConvShape& s, const floa
                                             const float* weight, float* grad_input);
 void direct_conv2d_backward_weight_reference(const DirectConvShape& s, const float* input,
                                              const float* grad_output, float* grad_weight, float* grad_bias);
+
+// ---- variants (kernels/dispatch.h) ----------------------------------------------------------
+// The entry points of one compiled copy (conv_direct_{scalar,avx2,avx512}.cpp, each
+// conv_direct_simd.h for its vector type).
+struct DirectConvEntry {
+  void (*forward)(const DirectConvShape& s, const float* input, const float* weight, const float* bias,
+                  float* output);
+  void (*backward_input)(const DirectConvShape& s, const float* grad_output, const float* weight,
+                         float* grad_input, bool accumulate);
+  void (*backward_weight)(const DirectConvShape& s, const float* input, const float* grad_output,
+                          float* grad_weight, float* grad_bias);
+};
+enum class DirectConvOp { forward, backward_input, backward_weight };
+VariantTable<DirectConvEntry> direct_conv_variants();
+// The ISA whose variant runs `op` on `shape` when `active` is the active one: the family's one
+// shape rule (on AVX-512, the AVX2 copy where output rows would leave 16-lane vectors half empty).
+Isa direct_conv_isa_for(Isa active, DirectConvOp op, const DirectConvShape& shape);
 
 }  // namespace sepnet::kernels

@@ -1,23 +1,13 @@
-// Direct convolution kernels, AVX2+FMA (8 lanes) instantiation of conv_direct_simd.h.
+// Direct convolution kernels, AVX2+FMA (8 lanes) variant: conv_direct_simd.h for its vector type.
 #include <xsimd/xsimd.hpp>
 
 #include "sepnet/kernels/conv_direct_internal.h"
 #include "sepnet/kernels/conv_direct_simd.h"
 
-namespace sepnet::kernels::direct::avx2 {
-
+namespace sepnet::kernels {
+namespace {
 using Vec = xsimd::batch<float, xsimd::fma3<xsimd::avx2>>;
-
-void forward(const DirectConvShape& s, const float* input, const float* weight, const float* bias, float* output) {
-  forward_impl<Vec>(s, input, weight, bias, output);
-}
-void backward_input(const DirectConvShape& s, const float* grad_output, const float* weight, float* grad_input,
-                    bool accumulate) {
-  backward_input_impl<Vec>(s, grad_output, weight, grad_input, accumulate);
-}
-void backward_weight(const DirectConvShape& s, const float* input, const float* grad_output, float* grad_weight,
-                     float* grad_bias) {
-  backward_weight_impl<Vec>(s, input, grad_output, grad_weight, grad_bias);
-}
-
-}  // namespace sepnet::kernels::direct::avx2
+}  // namespace
+constexpr DirectConvEntry kDirectConvAvx2{direct::forward_impl<Vec>, direct::backward_input_impl<Vec>,
+                                        direct::backward_weight_impl<Vec>};
+}  // namespace sepnet::kernels

@@ -6,7 +6,9 @@
 // broadcasts each input tap into one FMA.
 // Forward overwrites output; backward_weight ACCUMULATES (+=) into its gradient buffers. The
 // input gradient is not here (the stem's input is the image); callers use im2col for it.
+// The kernels dispatch through the variants table below (kernels/dispatch.h).
 #pragma once
+#include "sepnet/kernels/dispatch.h"
 
 namespace sepnet::kernels {
 
@@ -34,5 +36,20 @@ void stem_conv2d_forward_reference(const StemConvShape& s, const float* input, c
                                    const float* bias, float* output);
 void stem_conv2d_backward_weight_reference(const StemConvShape& s, const float* input, const float* grad_output,
                                            float* grad_weight, float* grad_bias);
+
+// ---- variants (kernels/dispatch.h) ----------------------------------------------------------
+// The entry points of one compiled copy (conv_stem_{scalar,avx2,avx512}.cpp, each
+// conv_stem_simd.h for its vector type).
+struct StemConvEntry {
+  void (*forward)(const StemConvShape& s, const float* input, const float* weight, const float* bias,
+                  float* output);
+  void (*backward_weight)(const StemConvShape& s, const float* input, const float* grad_output,
+                          float* grad_weight, float* grad_bias);
+};
+enum class StemConvOp { forward, backward_weight };
+VariantTable<StemConvEntry> stem_conv_variants();
+// The ISA whose variant runs `op` on `shape` when `active` is the active one: the family's one
+// shape rule (8 or fewer output channels run the AVX2 copy on AVX-512).
+Isa stem_conv_isa_for(Isa active, StemConvOp op, const StemConvShape& shape);
 
 }  // namespace sepnet::kernels

@@ -3,7 +3,9 @@
 // zero padding in both dimensions. Direct kernels (no im2col).
 // Forward overwrites output; the backward kernels ACCUMULATE (+=) into their gradient
 // buffers, as autograd needs. The *_reference functions are the plain scalar definitions.
+// The kernels dispatch through the variants table below (kernels/dispatch.h).
 #pragma once
+#include "sepnet/kernels/dispatch.h"
 
 namespace sepnet::kernels {
 
@@ -33,5 +35,24 @@ void depthwise_conv2d_backward_input_reference(const DepthwiseShape& s, const fl
 void depthwise_conv2d_backward_weight_reference(const DepthwiseShape& s, const float* input,
                                                 const float* grad_output, float* grad_weight,
                                                 float* grad_bias);
+
+// ---- variants (kernels/dispatch.h) ----------------------------------------------------------
+// The entry points of one compiled copy of a depthwise family: NCHW (this header) or
+// channels-last (depthwise_nhwc.h), which share the signatures. The references fill one too.
+struct DepthwiseEntry {
+  void (*forward)(const DepthwiseShape& s, const float* input, const float* weight, const float* bias,
+                  float* output, bool fuse_relu);
+  void (*backward_input)(const DepthwiseShape& s, const float* grad_output, const float* weight,
+                         float* grad_input);
+  void (*backward_weight)(const DepthwiseShape& s, const float* input, const float* grad_output,
+                          float* grad_weight, float* grad_bias);
+};
+enum class DepthwiseOp { forward, backward_input, backward_weight };
+
+// NCHW: one row per ISA (depthwise_{scalar,avx2,avx512}.cpp).
+VariantTable<DepthwiseEntry> depthwise_variants();
+// The ISA whose variant runs `op` on `shape` when `active` is the active one: the family's one
+// shape rule (weight gradients of rows under 32 outputs run the AVX2 copy on AVX-512).
+Isa depthwise_isa_for(Isa active, DepthwiseOp op, const DepthwiseShape& shape);
 
 }  // namespace sepnet::kernels

@@ -1,5 +1,15 @@
 // Internal: direct 3×3 depthwise kernels, stride 1 and stride 2, reading the unpadded NCHW
-// source rows in place (no plane copy). Included by depthwise_simd.h only.
+// source rows in place (no plane copy). Included by depthwise_forward_simd.h and
+// depthwise_backward_input_simd.h only.
+//
+// Why these paths stay although no default model reaches them (MobileNet runs channels-last, the
+// MNIST nets' depthwise layers are 5×5): they are what every 3×3 depthwise layer in NCHW runs —
+// `sepnet throughput --layout nchw`, the NCHW MobileNet that tests/test_models.cpp checks the
+// NHWC one against, any model built on ops::conv2d(groups = C) in PyTorch's layout, and the
+// other-layout rows of bench_depthwise. Without them those layers take the generic plane-copy
+// path: forward 1.13–1.58× slower on the six MobileNet shapes (AVX2, 1 thread, AMD EPYC:
+// 32×112² 464 → 600 µs, 1024×7² 82 → 126 µs), stride-2 input gradient 3.2× (docs/depthwise.md).
+// They are one header (~400 lines), tested on every variant (tests/test_depthwise.cpp).
 //
 //  * A tile is R output rows × one vector of output columns. Its input rows are row pointers
 //    (rows above / below the plane point at a zero row), so vertical padding costs nothing.

@@ -1,8 +1,8 @@
-// Runtime dispatch of the channels-last depthwise kernels to the active ISA path.
+// The channels-last depthwise family's variants table and its one shape rule
+// (kernels/dispatch.h), and the weight layout conversions.
 #include "sepnet/kernels/depthwise_nhwc.h"
 
 #include "sepnet/kernels/depthwise_internal.h"
-#include "sepnet/kernels/isa.h"
 
 namespace sepnet::kernels {
 
@@ -18,30 +18,42 @@ void depthwise_weight_from_hwc(int channels, int taps, const float* weight_hwc, 
 }
 
 namespace {
-// Fewer than 16 channels fill half an AVX-512 vector (masked) but a whole AVX2 one: measured
-// 32×8×64×64 (µs, AVX-512 vs AVX2): forward 501 vs 269, input gradient 592 vs 249, weight
-// gradient 456 vs 269.
-Isa nhwc_isa(const DepthwiseShape& s) {
-  const Isa isa = active_isa();
-  return isa == Isa::avx512 && s.channels < 16 && isa_supported(Isa::avx2) ? Isa::avx2 : isa;
+constexpr Variant<DepthwiseEntry> kVariants[] = {
+    {Isa::scalar, "scalar", &kDepthwiseNhwcScalar},
+    {Isa::avx2, "avx2", &kDepthwiseNhwcAvx2},
+    {Isa::avx512, "avx512", &kDepthwiseNhwcAvx512},
+};
+static_assert(one_row_per_isa(kVariants));
+
+const DepthwiseEntry& pick(DepthwiseOp op, const DepthwiseShape& s) {
+  return *selected_variant(kVariants, depthwise_nhwc_isa_for, op, s).entry;
 }
 }  // namespace
+
+VariantTable<DepthwiseEntry> depthwise_nhwc_variants() { return kVariants; }
+
+Isa depthwise_nhwc_isa_for(Isa active, DepthwiseOp, const DepthwiseShape& s) {
+  // Fewer than 16 channels fill half an AVX-512 vector (masked) but a whole AVX2 one: measured
+  // 32×8×64×64 (µs, AVX-512 vs AVX2): forward 501 vs 269, input gradient 592 vs 249, weight
+  // gradient 456 vs 269.
+  return active == Isa::avx512 && s.channels < 16 ? Isa::avx2 : active;
+}
 
 void depthwise_conv2d_nhwc_forward(const DepthwiseShape& s, const float* input,
                                    const float* weight, const float* bias, float* output,
                                    bool fuse_relu) {
-  SEPNET_DW_DISPATCH(nhwc_isa(s), dwn, forward, s, input, weight, bias, output, fuse_relu);
+  pick(DepthwiseOp::forward, s).forward(s, input, weight, bias, output, fuse_relu);
 }
 
 void depthwise_conv2d_nhwc_backward_input(const DepthwiseShape& s, const float* grad_output,
                                           const float* weight, float* grad_input) {
-  SEPNET_DW_DISPATCH(nhwc_isa(s), dwn, backward_input, s, grad_output, weight, grad_input);
+  pick(DepthwiseOp::backward_input, s).backward_input(s, grad_output, weight, grad_input);
 }
 
 void depthwise_conv2d_nhwc_backward_weight(const DepthwiseShape& s, const float* input,
                                            const float* grad_output, float* grad_weight,
                                            float* grad_bias) {
-  SEPNET_DW_DISPATCH(nhwc_isa(s), dwn, backward_weight, s, input, grad_output, grad_weight, grad_bias);
+  pick(DepthwiseOp::backward_weight, s).backward_weight(s, input, grad_output, grad_weight, grad_bias);
 }
 
 }  // namespace sepnet::kernels

@@ -41,4 +41,11 @@ void depthwise_conv2d_nhwc_backward_weight_reference(const DepthwiseShape& s, co
                                                      const float* grad_output, float* grad_weight,
                                                      float* grad_bias);
 
+// ---- variants (kernels/dispatch.h; DepthwiseEntry, DepthwiseOp: depthwise.h) ---------------
+// One row per ISA (depthwise_nhwc_{scalar,avx2,avx512}.cpp).
+VariantTable<DepthwiseEntry> depthwise_nhwc_variants();
+// The ISA whose variant runs `op` on `shape` when `active` is the active one: the family's one
+// shape rule (fewer than 16 channels run the AVX2 copy on AVX-512).
+Isa depthwise_nhwc_isa_for(Isa active, DepthwiseOp op, const DepthwiseShape& shape);
+
 }  // namespace sepnet::kernels

@@ -60,18 +60,28 @@ Isa isa_from_environment() {
   return *isa;
 }
 
+// The ISA in the low bits, kExact set when it is forced exactly: one load answers both.
+constexpr int kExact = 1 << 8;
+
 std::atomic<int>& active_slot() {
   static std::atomic<int> slot{static_cast<int>(isa_from_environment())};
   return slot;
 }
 }  // namespace
 
-Isa active_isa() { return static_cast<Isa>(active_slot().load(std::memory_order_relaxed)); }
+Isa active_isa() { return static_cast<Isa>(active_slot().load(std::memory_order_relaxed) & (kExact - 1)); }
 
-void set_active_isa(Isa isa) {
-  if (!isa_supported(isa))
-    throw std::invalid_argument(std::string("ISA '") + isa_name(isa) + "' is not supported by this CPU");
-  active_slot().store(static_cast<int>(isa), std::memory_order_relaxed);
+IsaChoice isa_choice() {
+  const int slot = active_slot().load(std::memory_order_relaxed);
+  return {static_cast<Isa>(slot & (kExact - 1)), (slot & kExact) != 0};
 }
+
+void set_isa_choice(IsaChoice choice) {
+  if (!isa_supported(choice.isa))
+    throw std::invalid_argument(std::string("ISA '") + isa_name(choice.isa) + "' is not supported by this CPU");
+  active_slot().store(static_cast<int>(choice.isa) | (choice.exact ? kExact : 0), std::memory_order_relaxed);
+}
+
+void set_active_isa(Isa isa) { set_isa_choice({isa, false}); }
 
 }  // namespace sepnet::kernels

@@ -24,18 +24,30 @@ Isa best_supported_isa();
 // clearly reported error), else best_supported_isa().
 Isa active_isa();
 // Forces a path (tests, --isa flag). Throws std::invalid_argument if unsupported here.
+// Families still apply their shape rules (kernels/dispatch.h) on top of it.
 void set_active_isa(Isa isa);
 
-// RAII: force a path for a scope, restoring the previous one after.
+// The active path and whether it is forced exactly: then every family runs that ISA's variant
+// for every shape, skipping its shape rule (tests and per-variant benchmarks, dispatch.h).
+struct IsaChoice {
+  Isa isa;
+  bool exact;
+};
+IsaChoice isa_choice();
+// Throws std::invalid_argument if choice.isa is unsupported here.
+void set_isa_choice(IsaChoice choice);
+
+// RAII: force a path for a scope (exactly: also past the families' shape rules), restoring the
+// previous choice after.
 class ScopedIsa {
  public:
-  explicit ScopedIsa(Isa isa) : previous_(active_isa()) { set_active_isa(isa); }
-  ~ScopedIsa() { set_active_isa(previous_); }
+  explicit ScopedIsa(Isa isa, bool exact = false) : previous_(isa_choice()) { set_isa_choice({isa, exact}); }
+  ~ScopedIsa() { set_isa_choice(previous_); }
   ScopedIsa(const ScopedIsa&) = delete;
   ScopedIsa& operator=(const ScopedIsa&) = delete;
 
  private:
-  Isa previous_;
+  IsaChoice previous_;
 };
 
 }  // namespace sepnet::kernels

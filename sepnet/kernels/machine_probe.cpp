@@ -14,22 +14,16 @@
 
 namespace sepnet::kernels {
 
-namespace probe {
-// Baseline x86-64 has no FMA: separate multiply and add on 4-wide SSE2 vectors (the compiler
-// vectorizes this loop), 8 independent accumulators of 4 lanes each.
-double fma_loop_scalar(long iterations, float* sink) {
-  constexpr int kAcc = 32;
-  float acc[kAcc];
-  for (int i = 0; i < kAcc; ++i) acc[i] = 0.001f * static_cast<float>(i);
-  const float mul = 0.999999f, add = 1e-6f;
-  for (long it = 0; it < iterations; ++it)
-    for (int i = 0; i < kAcc; ++i) acc[i] = acc[i] * mul + add;
-  float total = 0.0f;
-  for (int i = 0; i < kAcc; ++i) total += acc[i];
-  *sink += total;
-  return 2.0 * kAcc * static_cast<double>(iterations);
-}
-}  // namespace probe
+namespace {
+constexpr Variant<MachineProbeEntry> kVariants[] = {
+    {Isa::scalar, "scalar", &kProbeScalar},
+    {Isa::avx2, "avx2", &kProbeAvx2},
+    {Isa::avx512, "avx512", &kProbeAvx512},
+};
+static_assert(one_row_per_isa(kVariants));
+}  // namespace
+
+VariantTable<MachineProbeEntry> machine_probe_variants() { return kVariants; }
 
 namespace {
 
@@ -39,13 +33,9 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// The best ISA this CPU supports, whatever path the kernels are forced to.
 double run_fma_loop(long iterations, float* sink) {
-  switch (best_supported_isa()) {
-    case Isa::avx512: return probe::fma_loop_avx512(iterations, sink);
-    case Isa::avx2: return probe::fma_loop_avx2(iterations, sink);
-    case Isa::scalar: break;
-  }
-  return probe::fma_loop_scalar(iterations, sink);
+  return variant_for(kVariants, best_supported_isa()).entry->fma_loop(iterations, sink);
 }
 
 double peak_gflops_uncached(int threads) {

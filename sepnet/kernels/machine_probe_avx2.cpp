@@ -3,8 +3,9 @@
 
 #include "sepnet/kernels/machine_probe_internal.h"
 
-namespace sepnet::kernels::probe {
+namespace sepnet::kernels {
 
+namespace {
 double fma_loop_avx2(long iterations, float* sink) {
   constexpr int kAcc = 12;
   __m256 acc[kAcc];
@@ -23,4 +24,8 @@ double fma_loop_avx2(long iterations, float* sink) {
   return 2.0 * 8 * kAcc * static_cast<double>(iterations);
 }
 
-}  // namespace sepnet::kernels::probe
+}  // namespace
+
+constexpr MachineProbeEntry kProbeAvx2{fma_loop_avx2};
+
+}  // namespace sepnet::kernels

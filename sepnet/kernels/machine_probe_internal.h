@@ -1,13 +1,8 @@
-// Internal to the machine probe: per-ISA FMA loops (one per translation unit).
+// Internal to the machine probe: the row of the variants table each per-ISA translation unit
+// exports (machine_probe_{scalar,avx2,avx512}.cpp); machine_probe.cpp lists them.
 #pragma once
+#include "sepnet/kernels/machine_probe.h"
 
-namespace sepnet::kernels::probe {
-
-// Each runs `iterations` rounds of FMAs on independent accumulators on the calling thread
-// and returns the number of floating-point operations performed (2 per FMA lane). The sink
-// keeps the work observable so the compiler cannot drop it.
-double fma_loop_scalar(long iterations, float* sink);
-double fma_loop_avx2(long iterations, float* sink);
-double fma_loop_avx512(long iterations, float* sink);
-
-}  // namespace sepnet::kernels::probe
+namespace sepnet::kernels {
+extern const MachineProbeEntry kProbeScalar, kProbeAvx2, kProbeAvx512;
+}  // namespace sepnet::kernels

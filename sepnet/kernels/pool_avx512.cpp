@@ -1,9 +1,8 @@
-// 2×2 max pooling compiled with the avx512 flags (see pool_rows.h).
+// 2×2 max pooling compiled with the avx512 flags (pool_rows.h), exported as the avx512 row of
+// the variants table.
 #include "sepnet/kernels/pool_internal.h"
 #include "sepnet/kernels/pool_rows.h"
 
-namespace sepnet::kernels::pool_avx512 {
-void max_pool_2x2_planes(int in_h, int in_w, long p0, long p1, const float* input, float* output, int32_t* argmax) {
-  kernels::max_pool_2x2_planes(in_h, in_w, p0, p1, input, output, argmax);
-}
-}  // namespace sepnet::kernels::pool_avx512
+namespace sepnet::kernels {
+constexpr PoolEntry kPoolAvx512{max_pool_2x2_planes};
+}  // namespace sepnet::kernels

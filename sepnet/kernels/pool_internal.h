@@ -1,13 +1,9 @@
-// Internal to the pool family: the 2×2 stride-2 forward per ISA translation unit
-// (pool_avx2.cpp, pool_avx512.cpp; the baseline copy lives in pool.cpp). pool.cpp dispatches.
+// Internal to the pool family: the row of the variants table each per-ISA translation unit
+// exports (pool_{scalar,avx2,avx512}.cpp, each a copy of pool_rows.h built with its own flags);
+// pool.cpp lists them.
 #pragma once
-#include <cstdint>
+#include "sepnet/kernels/pool.h"
 
 namespace sepnet::kernels {
-namespace pool_avx2 {
-void max_pool_2x2_planes(int in_h, int in_w, long p0, long p1, const float* input, float* output, int32_t* argmax);
-}
-namespace pool_avx512 {
-void max_pool_2x2_planes(int in_h, int in_w, long p0, long p1, const float* input, float* output, int32_t* argmax);
-}
+extern const PoolEntry kPoolScalar, kPoolAvx2, kPoolAvx512;
 }  // namespace sepnet::kernels

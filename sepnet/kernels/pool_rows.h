@@ -1,7 +1,8 @@
 // Internal: the 2×2 stride-2 max-pool row, written so GCC vectorizes it (stride-2 loads become
-// shuffles, the selects become blends). Included by pool.cpp (baseline x86-64, SSE2) and by
-// pool_avx2.cpp / pool_avx512.cpp, each compiled with its own ISA flags; the anonymous
-// namespace keeps each copy private to its translation unit (no ODR mixing across ISAs).
+// shuffles, the selects become blends). Included by pool_scalar.cpp (baseline x86-64, SSE2),
+// pool_avx2.cpp and pool_avx512.cpp, each compiled with its own ISA flags and exporting it as its
+// row of the variants table (pool.h); the anonymous namespace keeps each copy private to its
+// translation unit (no ODR mixing across ISAs).
 //
 // Winner rule = the reference's row-major "first maximum, NaN wins": reduce each row pair
 // horizontally first (left wins ties), then the two rows (top wins ties); a NaN beats a number

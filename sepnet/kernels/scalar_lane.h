@@ -1,7 +1,8 @@
 // Internal: a 1-lane stand-in for xsimd::batch<float>, so the SIMD template bodies
-// (depthwise_simd.h, conv_direct_simd.h) also build the scalar (baseline x86-64) path: the same
-// algorithm on every CPU, tested against the plain *_reference loops. Include only from
-// *_scalar.cpp translation units (baseline flags), never from a per-ISA one.
+// (depthwise_simd.h, depthwise_nhwc_simd.h, conv_direct_simd.h, conv_stem_simd.h) also build the
+// scalar (baseline x86-64) variant: the same algorithm on every CPU, tested against the plain
+// *_reference loops. Include only from *_scalar.cpp translation units (baseline flags), never
+// from a per-ISA one.
 #pragma once
 #include <cstddef>
 

@@ -6,6 +6,9 @@
 // that must move at minimum (inputs + outputs + weights; an accumulated buffer is read and
 // written, so it counts twice), and a `prepare` that allocates and fills the buffers once and
 // returns the run closure. Timing calls only that closure: nothing is allocated while timing.
+// Each result names the kernel variant that ran (kernels/dispatch.h).
+// Case lists: kernel_bench_cases.cpp; machine and timing: kernel_bench.cpp; reports:
+// kernel_bench_report.cpp.
 #pragma once
 
 #include <functional>
@@ -23,6 +26,9 @@ struct KernelCase {
   bool quick = false;  // part of the small --quick set
   // Allocates and fills the buffers, returns the closure that runs the kernel once on them.
   std::function<std::function<void()>()> prepare;
+  // The name of the variant (kernels/dispatch.h) the dispatcher picks for this case under the
+  // ISA active when called, e.g. "avx2_6x16"; empty for kernels without per-ISA variants.
+  std::function<std::string()> variant;
 
   // "family/kernel/shape": what --filter matches against.
   std::string id() const { return family + "/" + kernel + "/" + shape; }
@@ -55,6 +61,7 @@ struct BenchOptions {
 
 struct KernelResult {
   std::string family, kernel, shape;
+  std::string variant;  // the variant that ran ("" if the kernel has none)
   double flops = 0, bytes = 0;
   double median_us = 0;  // median over batches of (batch time / calls in batch)
   long calls_per_batch = 0;
