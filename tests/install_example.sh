@@ -31,7 +31,7 @@ for flag in -fsanitize -Wextra -Werror -march -mavx; do
   fi
 done
 
-python3 "$src/tests/make_idx.py" "$tmp/data" 512 128
+python3 "$src/tests/make_idx.py" "$tmp/data" 4096 256
 "$tmp/example/custom_model" --data "$tmp/data" --out "$tmp/run" | tee "$tmp/out.txt"
 test -f "$tmp/run/model.safetensors" -a -f "$tmp/run/metrics.jsonl" || { echo "FAIL: no checkpoint or metrics"; exit 1; }
 grep -q '"model":"tinynet"' "$tmp/run/metrics.jsonl" || { echo "FAIL: metrics do not name tinynet"; exit 1; }
