@@ -79,6 +79,7 @@ void register_compare(CLI::App& app) {
             c.model.name = model;
             c.model.batch_norm = bn;
             c.seed = seed;
+            c.overwrite = true;  // compare owns these directories; a finished run is reused above
             c.out_dir = (fs::path(o->out) / recipe_name / fmt::format("{}-{}-seed{}", model, bn ? "bn" : "nobn", seed)).string();
             const std::string prefix = fmt::format("[{}/{}] {} {}{} seed {}: ", ++done, total, recipe_name, model,
                                                    bn ? "+BN" : " no BN", seed);

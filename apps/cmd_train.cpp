@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <optional>
+#include <stdexcept>
 
 #include "apps/commands.h"
 #include "apps/model_options.h"
@@ -18,7 +20,7 @@ namespace {
 struct TrainOptions {
   models::ModelSpec model;
   std::string recipe = "seed", optimizer, loss, data = "data/mnist", out = "runs/train", resume, isa;
-  bool profile = false;
+  bool profile = false, overwrite = false;
   int epochs = 0, batch = 0, threads = 0;
   float lr = 0, momentum = 0, weight_decay = 0;
   uint64_t seed = 1;
@@ -27,10 +29,13 @@ struct TrainOptions {
 
 void run(TrainOptions o, const CLI::App& cmd) {
   apply_machine_options(o.threads, o.isa);
+  if (o.out.empty()) throw std::invalid_argument("--out: empty path; name the run directory");
+  std::optional<train::SavedCheckpoint> resumed;
   if (!o.resume.empty()) {
     // The checkpoint says which network it holds; flags given explicitly must agree with it
     // (run_training checks), the others take its values.
-    const models::ModelSpec saved = models::spec_from_metadata(o.resume, read_metadata(o.resume));
+    resumed = train::find_checkpoint(o.resume);
+    const models::ModelSpec saved = models::spec_from_metadata(resumed->model_path, resumed->model_metadata);
     if (!cmd.count("--model")) o.model.name = saved.name;
     if (!cmd.count("--no-bn")) o.model.batch_norm = saved.batch_norm;
     if (!cmd.count("--width")) o.model.width = saved.width;
@@ -52,6 +57,15 @@ void run(TrainOptions o, const CLI::App& cmd) {
   c.threads = o.threads;
   c.out_dir = o.out;
   c.resume = o.resume;
+  c.overwrite = o.overwrite;
+  // Everything that can be refused without the data is refused before it is read.
+  train::validate_config(c);
+  if (resumed && resumed->epoch >= c.epochs) train::checkpoint_to_resume(c);  // throws "nothing left to train"
+  std::error_code ec;
+  const bool continues_here = resumed && std::filesystem::equivalent(resumed->run_dir, o.out, ec);
+  if (!continues_here && !o.overwrite && train::holds_run(o.out))
+    throw std::runtime_error(o.out + ": holds another run; pass --overwrite to replace it, or --resume " + o.out +
+                             " to continue it");
 
   fmt::print("sepnet train: model {}{}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
              "{} threads | kernels {}\n",
@@ -79,9 +93,9 @@ void run(TrainOptions o, const CLI::App& cmd) {
                c.batch, table);
     write_file_atomically((std::filesystem::path(o.out) / "profile.md").string(), table);
   }
-  fmt::print("final test accuracy {:.2f}% | params {} | MACs/image {} | wrote {}/metrics.jsonl, model.safetensors, "
-             "optimizer.safetensors\n",
-             result.final_test_accuracy(), result.parameters, result.macs_per_image, o.out);
+  fmt::print("final test accuracy {:.2f}% | params {} | MACs/image {} | {} epoch(s) saved in {} (model.safetensors, "
+             "optimizer.safetensors, metrics.jsonl)\n",
+             result.final_test_accuracy(), result.parameters, result.macs_per_image, result.epochs.back().epoch, o.out);
 }
 }  // namespace
 
@@ -102,9 +116,11 @@ void register_train(CLI::App& app) {
   cmd->add_option("--data", o->data, "directory with the IDX files (raw or .gz)");
   cmd->add_option("--out", o->out, "run directory for metrics.jsonl and checkpoints");
   cmd->add_option("--resume", o->resume,
-                  "continue from this model.safetensors (optimizer.safetensors beside it); the model options "
-                  "default to the checkpoint's")
-      ->check(CLI::ExistingFile);
+                  "continue from a run directory's latest epoch, or from a model.safetensors (optimizer.safetensors "
+                  "and metrics.jsonl beside it); the model options default to the checkpoint's")
+      ->check(CLI::ExistingPath);
+  cmd->add_flag("--overwrite", o->overwrite,
+                "replace another run found in --out (it stays until this run saves its first epoch)");
   cmd->add_option("--max-train", o->max_train, "use only the first N training images")->check(CLI::PositiveNumber);
   cmd->add_flag("--profile", o->profile, "print per-layer forward/backward time, share and GFLOP/s (also profile.md)");
   add_machine_options(*cmd, o->threads, o->isa);

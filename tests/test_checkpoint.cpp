@@ -126,7 +126,8 @@ TEST_CASE("resuming continues exactly where an uninterrupted run would be", "[ch
   c.epochs = 2;
   c.resume = (dir.path / "part" / "model.safetensors").string();
 
-  // Resuming with a different model is refused.
+  // Resuming with a different model is refused (the checkpoint in part/ is now at epoch 2).
+  c.epochs = 3;
   c.model.name = "cnn";
   CHECK_THROWS_WITH(train::run_training(c, data, data), Catch::Contains("checkpoint is for model 'dwsep+BN"));
 }

@@ -4,6 +4,7 @@
 // through the same path.
 #include <catch2/catch.hpp>
 
+#include "quadrant_data.h"
 #include "temp_dir.h"
 #include "sepnet/core/checkpoint.h"
 #include "sepnet/core/data/dataset.h"
@@ -17,24 +18,7 @@ using sepnet::testing::TempDir;
 
 namespace {
 
-// 4 classes, class c lights quadrant c of a 28×28 image over noise.
-data::ImageDataset quadrants(int count, uint64_t seed) {
-  Rng rng(seed);
-  MnistSplit split;
-  split.images.count = count;
-  split.images.rows = split.images.cols = 28;
-  split.images.pixels.resize(static_cast<size_t>(count) * 784);
-  for (int i = 0; i < count; ++i) {
-    const int cls = i % 4;
-    for (int p = 0; p < 784; ++p) {
-      const int quadrant = (p / 28 >= 14) * 2 + (p % 28 >= 14);
-      split.images.pixels[static_cast<size_t>(i * 784 + p)] =
-          static_cast<uint8_t>(rng.uniform(0, 60) + (quadrant == cls ? 150 : 0));
-    }
-    split.labels.labels.push_back(static_cast<uint8_t>(cls));
-  }
-  return data::to_dataset(split);
-}
+using sepnet::testing::quadrants;
 
 class Probe : public nn::Module {
  public:
@@ -168,6 +152,7 @@ TEST_CASE("MobileNet trains on 28×28 grayscale data and resumes exactly", "[reg
   CHECK(resumed.epochs[0].train.train_loss == full.epochs[1].train.train_loss);
   CHECK(resumed.epochs[0].test_accuracy == full.epochs[1].test_accuracy);
   // A different width is a different network: refused, naming both.
+  c.epochs = 3;
   c.model.width = 0.5f;
   CHECK_THROWS_WITH(train::run_training(c, data, data), Catch::Contains("checkpoint is for model 'mobilenet+BN α=0.25"));
 }

@@ -1,5 +1,8 @@
 #include "sepnet/core/checkpoint.h"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -34,6 +37,14 @@ void copy_into(const std::string& path, const SafetensorsFile& f, const nn::Name
   if (!problems.empty()) throw std::runtime_error(path + ": does not match the " + what + ":" + problems);
   for (const auto& [name, t] : expected) {
     const auto& data = f.tensors.at(name).data;
+    const auto bad = std::find_if(data.begin(), data.end(), [](float v) { return !std::isfinite(v); });
+    if (bad != data.end())
+      throw std::runtime_error(path + ": tensor '" + name + "' holds a non-finite value (" + std::to_string(*bad) +
+                               " at element " + std::to_string(bad - data.begin()) + "); the " + what +
+                               " it was saved from had diverged");
+  }
+  for (const auto& [name, t] : expected) {
+    const auto& data = f.tensors.at(name).data;
     std::memcpy(const_cast<Tensor&>(t).data(), data.data(), data.size() * sizeof(float));
   }
 }
@@ -65,12 +76,25 @@ Metadata load_optimizer(const std::string& path, optim::Optimizer& optimizer) {
     throw std::runtime_error(path + ": optimizer state is for '" + (it == f.metadata.end() ? "?" : it->second) +
                              "', training uses '" + optimizer.name() + "'");
   copy_into(path, f, optimizer.state(), "optimizer");
-  try {
-    optimizer.set_step_count(std::stoll(f.metadata.at("optimizer_steps")));
-  } catch (const std::exception&) {
-    throw std::runtime_error(path + ": metadata 'optimizer_steps' missing or not a number");
-  }
+  // Bounded so that bias corrections like Adam's 1 - beta^step stay meaningful.
+  optimizer.set_step_count(metadata_int(path, f.metadata, "optimizer_steps", 0, int64_t{1} << 40));
   return f.metadata;
+}
+
+int64_t metadata_int(const std::string& path, const Metadata& metadata, const std::string& key, int64_t lo, int64_t hi) {
+  const auto it = metadata.find(key);
+  if (it == metadata.end()) throw std::runtime_error(path + ": metadata key '" + key + "' is missing");
+  const std::string& text = it->second;
+  int64_t value = 0;
+  const char* first = text.data();
+  const char* last = first + text.size();
+  const auto [end, ec] = std::from_chars(first, last, value);
+  if (text.empty() || ec != std::errc() || end != last)
+    throw std::runtime_error(path + ": metadata '" + key + "' is \"" + text + "\", not an integer");
+  if (value < lo || value > hi)
+    throw std::runtime_error(path + ": metadata '" + key + "' is " + text + ", outside [" + std::to_string(lo) + ", " +
+                             std::to_string(hi) + "]");
+  return value;
 }
 
 }  // namespace sepnet

@@ -1,5 +1,6 @@
 #include "sepnet/core/storage.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -17,6 +18,12 @@ struct CachingAllocator {
   std::mutex mutex;
   std::unordered_map<std::size_t, std::vector<void*>> free_blocks;  // by rounded byte size
   int64_t live_bytes = 0, cached_bytes = 0, system_allocations = 0;
+  int64_t peak_live = 0, peak_held = 0;
+
+  void note_peaks() {
+    peak_live = std::max(peak_live, live_bytes);
+    peak_held = std::max(peak_held, live_bytes + cached_bytes);
+  }
 
   static std::size_t rounded(int64_t count) {
     std::size_t bytes = static_cast<std::size_t>(count > 0 ? count : 1) * sizeof(float);
@@ -31,9 +38,11 @@ struct CachingAllocator {
         void* p = it->second.back();
         it->second.pop_back();
         cached_bytes -= static_cast<int64_t>(bytes);
+        note_peaks();
         return p;
       }
       ++system_allocations;
+      note_peaks();
     }
     void* p = std::aligned_alloc(kAlignment, bytes);
     if (p == nullptr) throw std::bad_alloc();
@@ -78,7 +87,14 @@ std::shared_ptr<Storage> make_storage(int64_t count, bool zero) {
 AllocatorStats allocator_stats() {
   auto& a = allocator();
   std::lock_guard lock(a.mutex);
-  return {a.live_bytes, a.cached_bytes, a.system_allocations};
+  return {a.live_bytes, a.cached_bytes, a.system_allocations, a.peak_live, a.peak_held};
+}
+
+void reset_allocator_peaks() {
+  auto& a = allocator();
+  std::lock_guard lock(a.mutex);
+  a.peak_live = a.live_bytes;
+  a.peak_held = a.live_bytes + a.cached_bytes;
 }
 
 void release_cached_memory() { allocator().release(); }

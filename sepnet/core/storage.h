@@ -31,8 +31,12 @@ struct AllocatorStats {
   int64_t live_bytes;    // held by live Storage objects
   int64_t cached_bytes;  // freed, kept for reuse
   int64_t system_allocations;  // calls that reached the system allocator
+  int64_t peak_live_bytes;     // high-water mark of live_bytes since the last reset
+  int64_t peak_held_bytes;     // high-water mark of live + cached bytes (the allocator's footprint)
 };
 AllocatorStats allocator_stats();
+// Starts the high-water marks again from the current values.
+void reset_allocator_peaks();
 // Returns all cached blocks to the system.
 void release_cached_memory();
 

@@ -1,5 +1,6 @@
 #include "sepnet/train/experiment.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -8,12 +9,18 @@
 #include <nlohmann/json.hpp>
 
 #include "sepnet/core/checkpoint.h"
+#include "sepnet/core/io/directory_ops.h"
+#include "sepnet/core/storage.h"
 #include "sepnet/kernels/isa.h"
 #include "sepnet/kernels/parallel.h"
 
 namespace sepnet::train {
 
 namespace fs = std::filesystem;
+
+std::string data_name(const data::ImageDataset& data, const std::string& fallback) {
+  return data.source.empty() ? fallback : data.source;
+}
 
 RunConfig config_from_recipe(const Recipe& recipe) {
   RunConfig c;
@@ -28,8 +35,8 @@ RunConfig config_from_recipe(const Recipe& recipe) {
 }
 
 models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::ImageDataset& data, const std::string& what) {
-  const Shape& shape = data.images.shape();
-  if (shape.size() != 4 || shape[2] != shape[3])
+  const Shape shape{data.size(), data.channels, data.rows, data.cols};
+  if (shape[2] != shape[3])
     throw std::invalid_argument(what + ": images of shape " + shape_to_string(shape) + " are not square [N, C, H, W]");
   int32_t max_label = 0;
   for (int32_t l : data.labels) max_label = std::max(max_label, l);
@@ -51,7 +58,8 @@ models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::Image
   return s;
 }
 
-Metadata checkpoint_metadata(const RunConfig& c, const models::ModelSpec& resolved, int epoch) {
+Metadata checkpoint_metadata(const RunConfig& c, const models::ModelSpec& resolved, int epoch, const std::string& run_id,
+                             int64_t train_images) {
   Metadata m = models::spec_metadata(resolved);
   m.insert({{"format", "sepnet-checkpoint-1"},
             {"input_mean", fmt::format("{}", data::kMnistMean)},
@@ -63,6 +71,8 @@ Metadata checkpoint_metadata(const RunConfig& c, const models::ModelSpec& resolv
             {"batch", std::to_string(c.batch)},
             {"seed", std::to_string(c.seed)},
             {"epoch", std::to_string(epoch)}});
+  if (!run_id.empty()) m["run_id"] = run_id;
+  if (train_images > 0) m["train_images"] = std::to_string(train_images);
   return m;
 }
 
@@ -117,15 +127,82 @@ std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_ima
   return r;
 }
 
+void validate_config(const RunConfig& c) {
+  auto finite_in = [](const char* option, double v, double lo, double hi, bool open_lo) {
+    if (!std::isfinite(v) || v < lo || v > hi || (open_lo && v == lo))
+      throw std::invalid_argument(fmt::format("{} is {}; it must be a finite number in {}{}, {}]", option, v,
+                                              open_lo ? "(" : "[", lo, hi));
+  };
+  if (!is_known_loss(c.loss)) throw std::invalid_argument("unknown loss '" + c.loss + "' (known: ce, softmax-ce)");
+  if (c.epochs < 1 || c.epochs > 1'000'000) throw std::invalid_argument("--epochs must be in [1, 1000000]");
+  if (c.batch < 1 || c.batch > 1'000'000) throw std::invalid_argument("--batch must be in [1, 1000000]");
+  finite_in("--lr", c.lr, 0.0, 1e6, /*open_lo=*/true);
+  finite_in("--momentum", c.momentum, 0.0, 1.0, false);
+  finite_in("--weight-decay", c.weight_decay, 0.0, 1e6, false);
+}
+
+std::optional<SavedCheckpoint> checkpoint_to_resume(const RunConfig& c) {
+  if (c.resume.empty()) return std::nullopt;
+  SavedCheckpoint saved = find_checkpoint(c.resume);
+  if (saved.epoch >= c.epochs)
+    throw std::runtime_error(fmt::format("{}: the checkpoint is already at epoch {} and the run has {} epoch(s): "
+                                         "nothing left to train (pass --epochs N with N > {} to train further)",
+                                         saved.model_path, saved.epoch, c.epochs, saved.epoch));
+  return saved;
+}
+
+namespace {
+
+// Checks that a resumed optimizer's step count is what `epoch` epochs over the checkpoint's
+// training set and batch size give (when the checkpoint records both).
+void check_optimizer_steps(const SavedCheckpoint& saved, const optim::Optimizer& optimizer) {
+  const Metadata& m = saved.model_metadata;
+  if (!m.count("train_images") || !m.count("batch")) return;
+  const int64_t images = metadata_int(saved.model_path, m, "train_images", 1, int64_t{1} << 40);
+  const int64_t batch = metadata_int(saved.model_path, m, "batch", 1, 1'000'000);
+  const int64_t expected = static_cast<int64_t>(saved.epoch) * ((images + batch - 1) / batch);
+  if (optimizer.step_count() != expected)
+    throw std::runtime_error(fmt::format("{}: optimizer_steps is {}, but {} epoch(s) of {} images in batches of {} "
+                                         "take {} steps",
+                                         saved.optimizer_path, optimizer.step_count(), saved.epoch, images, batch,
+                                         expected));
+}
+
+nlohmann::json metrics_record(const RunConfig& config, const models::ModelSpec& spec, const EpochRecord& rec,
+                              int64_t train_images, const std::string& run_id) {
+  return nlohmann::json{{"epoch", rec.epoch},
+                        {"run_id", run_id},
+                        {"model", spec.name},
+                        {"batch_norm", spec.batch_norm},
+                        {"width", spec.width},
+                        {"image_size", spec.image_size},
+                        {"recipe", config.recipe},
+                        {"seed", config.seed},
+                        {"optimizer", config.optimizer},
+                        {"lr", config.lr},
+                        {"batch", config.batch},
+                        {"loss", config.loss},
+                        {"train_images", train_images},
+                        {"threads", kernels::available_threads()},
+                        {"isa", kernels::isa_name(kernels::active_isa())},
+                        {"train_loss", rec.train.train_loss},
+                        {"train_accuracy", rec.train.train_accuracy},
+                        {"test_loss", rec.test_loss},
+                        {"test_accuracy", rec.test_accuracy},
+                        {"train_seconds", rec.train.train_seconds},
+                        {"images_per_second", rec.train.images_per_second}};
+}
+
+}  // namespace
+
 RunResult run_training(const RunConfig& config, const data::ImageDataset& train_data,
                        const data::ImageDataset& test_data, const ProgressFn& progress, const EpochFn& on_epoch) {
+  validate_config(config);
   if (config.threads > 0) kernels::set_num_threads(config.threads);
-  if (!is_known_loss(config.loss)) throw std::invalid_argument("unknown loss '" + config.loss + "' (known: ce, softmax-ce)");
-  if (config.epochs < 1 || config.batch < 1 || !(config.lr > 0.0f))
-    throw std::invalid_argument("epochs, batch and lr must be positive");
+  const std::optional<SavedCheckpoint> resumed = checkpoint_to_resume(config);
 
-  const models::ModelSpec spec = spec_for_data(config.model, train_data, "training data");
-  spec_for_data(spec, test_data, "test data");
+  const models::ModelSpec spec = spec_for_data(config.model, train_data, data_name(train_data, "training data"));
+  spec_for_data(spec, test_data, data_name(test_data, "test data"));
   Rng rng(config.seed);
   const std::unique_ptr<nn::Module> net = models::build_model(spec, rng);
   nn::Module& model = *net;
@@ -138,63 +215,36 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
   result.macs_per_image = model.macs(models::input_shape(spec));
 
   int first_epoch = 1;
-  const fs::path out = config.out_dir;
-  if (!config.resume.empty()) {
-    const Metadata m = read_metadata(config.resume);
-    const models::ModelSpec saved = models::spec_from_metadata(config.resume, m);
+  std::string run_id = random_hex(16);
+  if (resumed) {
+    const models::ModelSpec saved = models::spec_from_metadata(resumed->model_path, resumed->model_metadata);
     if (models::spec_metadata(saved) != models::spec_metadata(spec))
-      throw std::runtime_error(config.resume + ": checkpoint is for model '" + models::spec_label(saved) +
+      throw std::runtime_error(resumed->model_path + ": checkpoint is for model '" + models::spec_label(saved) +
                                "', not the requested '" + models::spec_label(spec) + "'");
-    load_model(config.resume, model);
-    const fs::path opt_path = fs::path(config.resume).parent_path() / "optimizer.safetensors";
-    if (!fs::exists(opt_path))
-      throw std::runtime_error(opt_path.string() + ": missing (needed to resume with optimizer state)");
-    load_optimizer(opt_path.string(), *optimizer);
-    try {
-      first_epoch = std::stoi(m.at("epoch")) + 1;
-    } catch (const std::exception&) {
-      throw std::runtime_error(config.resume + ": metadata 'epoch' missing or not a number");
-    }
+    load_model(resumed->model_path, model);
+    load_optimizer(resumed->optimizer_path, *optimizer);
+    check_optimizer_steps(*resumed, *optimizer);
+    first_epoch = resumed->epoch + 1;
+    if (!resumed->run_id.empty()) run_id = resumed->run_id;
   }
-  if (!config.out_dir.empty()) fs::create_directories(out);
+  std::optional<RunDirectory> run_dir;
+  if (!config.out_dir.empty()) run_dir.emplace(config.out_dir, config.overwrite, resumed ? &*resumed : nullptr);
 
   data::BatchSampler sampler(train_data.size(), config.batch, config.seed, /*shuffle=*/true);
   for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     sampler.start_epoch(epoch);
     EpochRecord rec{epoch, train_epoch(model, *optimizer, train_data, sampler, config.loss, epoch, config.epochs, progress), 0, 0};
     const Evaluation ev = evaluate(model, test_data);
+    release_cached_memory();  // evaluation's large-batch buffers are not needed until the next epoch
     rec.test_accuracy = ev.accuracy;
     rec.test_loss = ev.loss;
     result.epochs.push_back(rec);
-    if (!config.out_dir.empty()) {
-      nlohmann::json line{{"epoch", epoch},
-                          {"model", spec.name},
-                          {"batch_norm", spec.batch_norm},
-                          {"width", spec.width},
-                          {"image_size", spec.image_size},
-                          {"recipe", config.recipe},
-                          {"seed", config.seed},
-                          {"optimizer", config.optimizer},
-                          {"lr", config.lr},
-                          {"batch", config.batch},
-                          {"loss", config.loss},
-                          {"train_images", train_data.size()},
-                          {"threads", kernels::available_threads()},
-                          {"isa", kernels::isa_name(kernels::active_isa())},
-                          {"train_loss", rec.train.train_loss},
-                          {"train_accuracy", rec.train.train_accuracy},
-                          {"test_loss", rec.test_loss},
-                          {"test_accuracy", rec.test_accuracy},
-                          {"train_seconds", rec.train.train_seconds},
-                          {"images_per_second", rec.train.images_per_second}};
-      std::ofstream metrics(out / "metrics.jsonl", epoch == 1 ? std::ios::trunc : std::ios::app);
-      metrics << line.dump() << "\n";
-      if (!metrics) throw std::runtime_error((out / "metrics.jsonl").string() + ": write failed");
-      if (config.save_checkpoint) {
-        const Metadata meta = checkpoint_metadata(config, spec, epoch);
-        save_model((out / "model.safetensors").string(), model, meta);
-        save_optimizer((out / "optimizer.safetensors").string(), *optimizer, meta);
-      }
+    if (run_dir) {
+      // A diverged model is never published: the last good epoch stays the run's latest.
+      check_finite_state(model, fmt::format("after epoch {}", epoch));
+      const std::string line = metrics_record(config, spec, rec, train_data.size(), run_id).dump();
+      run_dir->publish(epoch, model, *optimizer, checkpoint_metadata(config, spec, epoch, run_id, train_data.size()),
+                       line);
     }
     if (on_epoch) on_epoch(rec);
   }

@@ -12,6 +12,7 @@
 #include "sepnet/core/checkpoint.h"
 #include "sepnet/core/data/dataset.h"
 #include "sepnet/train/recipe.h"
+#include "sepnet/train/run_directory.h"
 #include "sepnet/train/trainer.h"
 #include "sepnet/models/registry.h"
 
@@ -26,10 +27,18 @@ struct RunConfig {
   std::string loss = "softmax-ce";
   uint64_t seed = 1;
   int threads = 0;       // 0: OpenMP's default
-  std::string out_dir;   // empty: write nothing
-  std::string resume;    // model checkpoint to continue from
-  bool save_checkpoint = true;
+  std::string out_dir;   // run directory (run_directory.h); empty: write nothing
+  std::string resume;    // checkpoint to continue from: a run directory or a model.safetensors
+  bool overwrite = false;  // replace another run found in out_dir
 };
+
+// Checks the numbers of a configuration (finite, in range) before any data is read; throws
+// std::invalid_argument naming the option.
+void validate_config(const RunConfig& config);
+
+// The checkpoint a run resumes from, checked to be complete and to leave epochs to train
+// (config.epochs above its epoch); nullopt when config.resume is empty.
+std::optional<SavedCheckpoint> checkpoint_to_resume(const RunConfig& config);
 
 // Fills optimizer/lr/momentum/batch/epochs/loss from the recipe's values.
 RunConfig config_from_recipe(const Recipe& recipe);
@@ -63,8 +72,13 @@ std::optional<RunResult> load_finished_run(const RunConfig& config, int64_t trai
 // data set (`what`) when its images do not fit the model.
 models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::ImageDataset& data, const std::string& what);
 
-// The checkpoint metadata every run writes (the model spec, normalization, recipe, epoch, ...).
-Metadata checkpoint_metadata(const RunConfig& config, const models::ModelSpec& resolved, int epoch);
+// How errors name a data set: where it was read from, or `fallback` for one built in memory.
+std::string data_name(const data::ImageDataset& data, const std::string& fallback);
+
+// The checkpoint metadata every run writes (the model spec, normalization, recipe, epoch, run id,
+// training set size, ...).
+Metadata checkpoint_metadata(const RunConfig& config, const models::ModelSpec& resolved, int epoch,
+                             const std::string& run_id = "", int64_t train_images = 0);
 // Builds the (randomly initialized) model a checkpoint's metadata describes, for eval and resume.
 std::unique_ptr<nn::Module> model_from_metadata(const std::string& path, const Metadata& metadata);
 

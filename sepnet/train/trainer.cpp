@@ -1,8 +1,11 @@
 #include "sepnet/train/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "sepnet/core/autograd.h"
 #include "sepnet/core/ops.h"
@@ -20,7 +23,30 @@ int argmax_row(const float* row, int64_t cols) {
     if (row[k] > row[best]) best = static_cast<int>(k);
   return best;
 }
+// The first non-finite value of `tensors`, as "name[element] = value", or "" if all are finite.
+std::string first_non_finite(const nn::NamedTensors& tensors, bool gradients) {
+  for (const auto& [name, t] : tensors) {
+    const Tensor v = gradients ? t.grad() : t;
+    if (!v.defined()) continue;
+    const float* p = v.data();
+    const int64_t n = v.numel();
+    float sum = 0;  // one pass; only a tensor with a non-finite sum is searched
+    for (int64_t i = 0; i < n; ++i) sum += p[i] * 0.0f;
+    if (std::isfinite(sum)) continue;
+    for (int64_t i = 0; i < n; ++i)
+      if (!std::isfinite(p[i])) return fmt::format("{}{}[{}] = {}", gradients ? "gradient of " : "", name, i, p[i]);
+  }
+  return "";
+}
+
 }  // namespace
+
+void check_finite_state(const nn::Module& model, const std::string& when) {
+  const std::string bad = first_non_finite(model.state_dict(), false);
+  if (!bad.empty())
+    throw DivergenceError("training diverged " + when + ": " + bad +
+                          "; the model was not saved (the run directory keeps its last good epoch)");
+}
 
 bool is_known_loss(const std::string& kind) { return kind == "ce" || kind == "softmax-ce"; }
 
@@ -66,9 +92,18 @@ EpochResult train_epoch(nn::Module& model, optim::Optimizer& optimizer, const da
     const int64_t n = static_cast<int64_t>(labels.size());
     for (int64_t i = 0; i < n; ++i)
       correct += argmax_row(logits.data() + i * logits.dim(1), logits.dim(1)) == labels[static_cast<size_t>(i)];
-    loss_sum += static_cast<double>(loss.item()) * static_cast<double>(n);
+    const float loss_value = loss.item();
+    if (!std::isfinite(loss_value))
+      throw DivergenceError(fmt::format("training diverged at epoch {} batch {}/{}: the loss is {}; stopped, the run "
+                                        "directory keeps its last good epoch (a smaller --lr may help)",
+                                        epoch, b + 1, batches, loss_value));
+    loss_sum += static_cast<double>(loss_value) * static_cast<double>(n);
     seen += n;
     loss.backward();
+    if (const std::string bad = first_non_finite(model.named_parameters(), true); !bad.empty())
+      throw DivergenceError(fmt::format("training diverged at epoch {} batch {}/{}: {}; stopped, the run directory "
+                                        "keeps its last good epoch",
+                                        epoch, b + 1, batches, bad));
     {
       profiler::Scope scope("optimizer", optimizer.name() + " step");
       const auto t = Clock::now();

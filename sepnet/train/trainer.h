@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,17 @@ bool is_known_loss(const std::string& kind);
 std::unique_ptr<optim::Optimizer> make_optimizer(const std::string& name, std::vector<Tensor> params, float lr,
                                                  float momentum, float weight_decay);
 
+// Training produced a non-finite loss, gradient or weight. The message names the epoch, the
+// batch and the value; the run directory still holds the last good epoch.
+class DivergenceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Throws DivergenceError naming the first parameter or buffer of `model` holding a non-finite
+// value; `when` says where training was ("after epoch 3").
+void check_finite_state(const nn::Module& model, const std::string& when);
+
 struct Progress {
   int epoch, epochs;
   int64_t batch, batches;
@@ -36,7 +48,8 @@ struct EpochResult {
   double train_seconds = 0, images_per_second = 0;
 };
 
-// One pass over `data` in batches from `sampler` (already started for this epoch).
+// One pass over `data` in batches from `sampler` (already started for this epoch). Stops with
+// DivergenceError at the first batch whose loss or any gradient is not finite.
 EpochResult train_epoch(nn::Module& model, optim::Optimizer& optimizer, const data::ImageDataset& data,
                         const data::BatchSampler& sampler, const std::string& loss_kind, int epoch, int epochs,
                         const ProgressFn& progress = nullptr);
