@@ -26,7 +26,7 @@ void register_eval(CLI::App& app) {
     load_model(o->checkpoint, *model);
     const auto test = data::load_dataset(o->data, false);
     train::spec_for_data(models::spec_from_metadata(o->checkpoint, meta), test, o->data + " (test set)");
-    const auto ev = train::evaluate(*model, test, 1000, !o->dump_logits.empty());
+    const auto ev = train::evaluate(*model, test, 256, !o->dump_logits.empty());
     fmt::print("{}: {} on {} ({} images): accuracy {:.2f}%  loss {:.4f}\n", o->checkpoint, model->describe(), o->data,
                test.size(), ev.accuracy, ev.loss);
     fmt::print("confusion matrix (rows: true class, columns: predicted)\n     ");
