@@ -2,10 +2,12 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 
 #include "apps/commands.h"
+#include "apps/distributed.h"
 #include "apps/model_options.h"
 #include "sepnet/core/checkpoint.h"
 #include "sepnet/core/io/atomic_file.h"
@@ -29,6 +31,9 @@ struct TrainOptions {
 
 void run(TrainOptions o, const CLI::App& cmd) {
   apply_machine_options(o.threads, o.isa);
+  // Under mpirun: data parallel, rank 0 prints and writes.
+  train::Communicator* job = join_mpi_job_if_launched();
+  const bool leader = job == nullptr || job->rank() == 0;
   if (o.out.empty()) throw std::invalid_argument("--out: empty path; name the run directory");
   std::optional<train::SavedCheckpoint> resumed;
   if (!o.resume.empty()) {
@@ -58,34 +63,40 @@ void run(TrainOptions o, const CLI::App& cmd) {
   c.out_dir = o.out;
   c.resume = o.resume;
   c.overwrite = o.overwrite;
+  c.communicator = job;
   // Everything that can be refused without the data is refused before it is read.
   train::validate_config(c);
   if (resumed && resumed->epoch >= c.epochs) train::checkpoint_to_resume(c);  // throws "nothing left to train"
   std::error_code ec;
   const bool continues_here = resumed && std::filesystem::equivalent(resumed->run_dir, o.out, ec);
-  if (!continues_here && !o.overwrite && train::holds_run(o.out))
+  if (leader && !continues_here && !o.overwrite && train::holds_run(o.out))
     throw std::runtime_error(o.out + ": holds another run; pass --overwrite to replace it, or --resume " + o.out +
                              " to continue it");
 
-  fmt::print("sepnet train: model {}{}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
-             "{} threads | kernels {}\n",
-             c.model.name, c.model.batch_norm ? "+BN" : " (no BN)",
-             c.model.width != 1.0f ? fmt::format(" α={}", c.model.width) : "", c.recipe, c.optimizer, c.lr, c.momentum, c.batch, c.epochs,
-             c.loss, c.seed, kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
+  if (leader)
+    fmt::print("sepnet train: model {}{}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
+               "{} threads{} | kernels {}\n",
+               c.model.name, c.model.batch_norm ? "+BN" : " (no BN)",
+               c.model.width != 1.0f ? fmt::format(" α={}", c.model.width) : "", c.recipe, c.optimizer, c.lr, c.momentum,
+               c.batch, c.epochs, c.loss, c.seed, kernels::available_threads(),
+               job ? fmt::format(" × {} ranks", job->size()) : "", kernels::isa_name(kernels::active_isa()));
   const auto train_data = data::load_dataset(o.data, true, o.max_train);
   const auto test_data = data::load_dataset(o.data, false);
-  fmt::print("data: {} ({} training, {} test images)\n", o.data, train_data.size(), test_data.size());
+  if (leader) fmt::print("data: {} ({} training, {} test images)\n", o.data, train_data.size(), test_data.size());
 
-  auto progress = [](const train::Progress& p) {
+  train::ProgressFn progress = [](const train::Progress& p) {
     print_progress_line("", p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);
   };
-  auto on_epoch = [](const train::EpochRecord& r) {
+  if (!leader) progress = nullptr;
+  auto on_epoch = [leader](const train::EpochRecord& r) {
+    if (!leader) return;
     fmt::print("\nepoch {}: train loss {:.4f}  train acc {:.2f}%  test acc {:.2f}%  test loss {:.4f}  {:.1f}s  {:.0f} img/s\n",
                r.epoch, r.train.train_loss, r.train.train_accuracy, r.test_accuracy, r.test_loss,
                r.train.train_seconds, r.train.images_per_second);
   };
   profiler::set_enabled(o.profile);
   const auto result = train::run_training(c, train_data, test_data, progress, on_epoch);
+  if (!leader) return;
   if (o.profile) {
     const int64_t steps = (train_data.size() + c.batch - 1) / c.batch * static_cast<int64_t>(result.epochs.size());
     const std::string table = profiler::report_markdown(profiler::snapshot(), steps);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "apps/commands.h"
+#include "apps/distributed.h"
 #include "sepnet/kernels/isa.h"
 #include "sepnet/kernels/parallel.h"
 
@@ -56,7 +57,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const std::exception& e) {
     fmt::print(stderr, "\nsepnet: error: {}\n", e.what());
+    std::fflush(stderr);
+    sepnet::app::stop_other_ranks(1);
     return 1;
   }
+  sepnet::app::leave_mpi_job();
   return 0;
 }

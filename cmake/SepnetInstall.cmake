@@ -18,6 +18,11 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/sepnet DESTINATION ${CMAKE_INSTALL_INCLU
   FILES_MATCHING PATTERN "*.h"
   REGEX "sepnet/kernels/.*(_impl|_simd|_internal|_rows|_lane|_vec|_hsum|_lane_ops|parallel|with_count|conv_interior|lane_sum|depthwise_direct3x3)\\.h$" EXCLUDE)
 install(EXPORT sepnetTargets NAMESPACE sepnet:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sepnet)
+if(TARGET sepnet_dist)
+  set(SEPNET_WITH_MPI TRUE)
+else()
+  set(SEPNET_WITH_MPI FALSE)
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/sepnetConfig.cmake.in
   ${PROJECT_BINARY_DIR}/sepnetConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sepnet)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/sepnetConfigVersion.cmake

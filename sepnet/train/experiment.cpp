@@ -168,6 +168,15 @@ void check_optimizer_steps(const SavedCheckpoint& saved, const optim::Optimizer&
                                          expected));
 }
 
+void broadcast_tensors(const nn::NamedTensors& tensors, Communicator& comm) {
+  for (const auto& [name, t] : tensors) comm.broadcast(const_cast<Tensor&>(t).data(), t.numel(), 0);
+}
+
+void broadcast_state(const nn::Module& model, const optim::Optimizer& optimizer, Communicator& comm) {
+  broadcast_tensors(model.state_dict(), comm);
+  broadcast_tensors(optimizer.state(), comm);  // the step count comes from the same checkpoint on every rank
+}
+
 nlohmann::json metrics_record(const RunConfig& config, const models::ModelSpec& spec, const EpochRecord& rec,
                               int64_t train_images, const std::string& run_id) {
   return nlohmann::json{{"epoch", rec.epoch},
@@ -198,6 +207,11 @@ nlohmann::json metrics_record(const RunConfig& config, const models::ModelSpec& 
 RunResult run_training(const RunConfig& config, const data::ImageDataset& train_data,
                        const data::ImageDataset& test_data, const ProgressFn& progress, const EpochFn& on_epoch) {
   validate_config(config);
+  SingleProcess single;
+  Communicator& comm = config.communicator != nullptr ? *config.communicator : single;
+  if (config.batch < comm.size())
+    throw std::invalid_argument(fmt::format("--batch {} is the global batch and must give each of the {} ranks at "
+                                            "least one image", config.batch, comm.size()));
   if (config.threads > 0) kernels::set_num_threads(config.threads);
   const std::optional<SavedCheckpoint> resumed = checkpoint_to_resume(config);
 
@@ -227,14 +241,21 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
     first_epoch = resumed->epoch + 1;
     if (!resumed->run_id.empty()) run_id = resumed->run_id;
   }
+  if (comm.size() > 1) broadcast_state(model, *optimizer, comm);  // every replica starts from rank 0's
   std::optional<RunDirectory> run_dir;
-  if (!config.out_dir.empty()) run_dir.emplace(config.out_dir, config.overwrite, resumed ? &*resumed : nullptr);
+  if (!config.out_dir.empty() && comm.rank() == 0)
+    run_dir.emplace(config.out_dir, config.overwrite, resumed ? &*resumed : nullptr);
 
   data::BatchSampler sampler(train_data.size(), config.batch, config.seed, /*shuffle=*/true);
   for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     sampler.start_epoch(epoch);
-    EpochRecord rec{epoch, train_epoch(model, *optimizer, train_data, sampler, config.loss, epoch, config.epochs, progress), 0, 0};
-    const Evaluation ev = evaluate(model, test_data);
+    EpochRecord rec{epoch,
+                    train_epoch(model, *optimizer, train_data, sampler, config.loss, epoch, config.epochs, progress,
+                                &comm),
+                    0, 0};
+    // Batch-norm running statistics are per rank (as in PyTorch DDP); rank 0's are kept.
+    if (comm.size() > 1) broadcast_tensors(model.named_buffers(), comm);
+    const Evaluation ev = evaluate(model, test_data, 256, false, &comm);
     release_cached_memory();  // evaluation's large-batch buffers are not needed until the next epoch
     rec.test_accuracy = ev.accuracy;
     rec.test_loss = ev.loss;

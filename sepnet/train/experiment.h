@@ -11,6 +11,7 @@
 
 #include "sepnet/core/checkpoint.h"
 #include "sepnet/core/data/dataset.h"
+#include "sepnet/train/communicator.h"
 #include "sepnet/train/recipe.h"
 #include "sepnet/train/run_directory.h"
 #include "sepnet/train/trainer.h"
@@ -30,6 +31,9 @@ struct RunConfig {
   std::string out_dir;   // run directory (run_directory.h); empty: write nothing
   std::string resume;    // checkpoint to continue from: a run directory or a model.safetensors
   bool overwrite = false;  // replace another run found in out_dir
+  // Data parallel over the communicator's ranks (null: one process). `batch` is the global
+  // batch, shared among the ranks; only rank 0 writes out_dir.
+  Communicator* communicator = nullptr;
 };
 
 // Checks the numbers of a configuration (finite, in range) before any data is read; throws

@@ -11,6 +11,7 @@
 #include "sepnet/core/data/dataset.h"
 #include "sepnet/core/nn/module.h"
 #include "sepnet/core/optim/optimizer.h"
+#include "sepnet/train/communicator.h"
 
 namespace sepnet::train {
 
@@ -49,10 +50,13 @@ struct EpochResult {
 };
 
 // One pass over `data` in batches from `sampler` (already started for this epoch). Stops with
-// DivergenceError at the first batch whose loss or any gradient is not finite.
+// DivergenceError at the first batch whose loss or any gradient is not finite. With a
+// communicator of several ranks (data parallel), each rank takes its share of every batch and
+// the gradients are summed over the ranks before the optimizer step, so every rank applies the
+// same update that one process would apply to the whole batch.
 EpochResult train_epoch(nn::Module& model, optim::Optimizer& optimizer, const data::ImageDataset& data,
                         const data::BatchSampler& sampler, const std::string& loss_kind, int epoch, int epochs,
-                        const ProgressFn& progress = nullptr);
+                        const ProgressFn& progress = nullptr, Communicator* communicator = nullptr);
 
 struct Evaluation {
   double accuracy = 0;  // percent
@@ -62,6 +66,8 @@ struct Evaluation {
 };
 // Batches of 256 keep evaluation's activations to a few MB (at batch 1000 the cnn's first im2col
 // buffer alone takes 57 MB).
-Evaluation evaluate(nn::Module& model, const data::ImageDataset& data, int batch_size = 256, bool keep_logits = false);
+// With a communicator of several ranks, each evaluates a share and the results are summed.
+Evaluation evaluate(nn::Module& model, const data::ImageDataset& data, int batch_size = 256, bool keep_logits = false,
+                    Communicator* communicator = nullptr);
 
 }  // namespace sepnet::train

@@ -66,18 +66,27 @@ void BatchSampler::start_epoch(int epoch) {
   }
 }
 
-void BatchSampler::gather(int64_t b, const ImageDataset& data, Tensor& x, std::vector<int32_t>& labels) const {
-  const int64_t begin = b * batch_size_, end = std::min<int64_t>(begin + batch_size_, count_);
-  const int64_t n = end - begin;
+int64_t BatchSampler::batch_rows(int64_t b) const {
+  const int64_t begin = b * batch_size_;
+  return std::min<int64_t>(begin + batch_size_, count_) - begin;
+}
+
+int64_t BatchSampler::gather_share(int64_t b, const ImageDataset& data, Tensor& x, std::vector<int32_t>& labels,
+                                   int rank, int ranks) const {
+  const int64_t rows = batch_rows(b);
+  const int64_t begin = b * batch_size_ + rows * rank / ranks;
+  const int64_t n = b * batch_size_ + rows * (rank + 1) / ranks - begin;
+  labels.resize(static_cast<size_t>(n));
+  if (n == 0) return 0;
   const int64_t plane = data.image_elements();
   const Shape want{n, data.channels, data.rows, data.cols};
   if (!x.defined() || x.shape() != want) x = Tensor::empty(want);
-  labels.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const int32_t src = order_[static_cast<size_t>(begin + i)];
     data.normalized_image(src, x.data() + i * plane);
     labels[static_cast<size_t>(i)] = data.labels[static_cast<size_t>(src)];
   }
+  return n;
 }
 
 }  // namespace sepnet::data

@@ -47,8 +47,17 @@ class BatchSampler {
   BatchSampler(int64_t count, int batch_size, uint64_t seed, bool shuffle);
   void start_epoch(int epoch);
   int64_t num_batches() const { return (count_ + batch_size_ - 1) / batch_size_; }
+  // Images in batch b (batch_size, or fewer for the last).
+  int64_t batch_rows(int64_t b) const;
   // Writes batch b of the current epoch, normalized, into x [B, C, H, W] and labels.
-  void gather(int64_t b, const ImageDataset& data, Tensor& x, std::vector<int32_t>& labels) const;
+  void gather(int64_t b, const ImageDataset& data, Tensor& x, std::vector<int32_t>& labels) const {
+    gather_share(b, data, x, labels, 0, 1);
+  }
+  // Data-parallel training: the contiguous share `rank` of `ranks` of batch b (rows
+  // [n·rank/ranks, n·(rank+1)/ranks) of its n), so the ranks together see exactly batch b.
+  // Returns the share's size, which is 0 (x left as is) when a short last batch has no rows here.
+  int64_t gather_share(int64_t b, const ImageDataset& data, Tensor& x, std::vector<int32_t>& labels, int rank,
+                       int ranks) const;
 
  private:
   int64_t count_;
