@@ -2,12 +2,20 @@
 #include <catch2/catch.hpp>
 
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <new>
 #include <random>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -75,6 +83,63 @@ std::vector<uint8_t> random_bytes(size_t n, uint32_t seed, int max_value = 255) 
   return v;
 }
 
+// True in AddressSanitizer builds (SEPNET_SANITIZE), whose shadow memory rules out RLIMIT_AS.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAsan = true;
+#else
+constexpr bool kAsan = false;
+#endif
+#else
+constexpr bool kAsan = false;
+#endif
+
+// Runs `read` in a child process whose address space may grow only `headroom` bytes beyond its
+// current size, so an allocation sized from a header (gigabytes) fails there with std::bad_alloc.
+// Returns what `read` threw: the message, "std::bad_alloc", or "no error".
+std::string error_under_memory_cap(const std::function<void()>& read, size_t headroom) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string message = "no error";
+    long pages = 0;
+    if (std::FILE* statm = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(statm, "%ld", &pages) != 1) pages = 0;
+      std::fclose(statm);
+    }
+    const rlim_t cap = static_cast<rlim_t>(pages) * static_cast<rlim_t>(::sysconf(_SC_PAGESIZE)) + headroom;
+    const rlimit limit{cap, cap};
+    if (pages == 0 || ::setrlimit(RLIMIT_AS, &limit) != 0) message = "cannot set RLIMIT_AS";
+    else {
+      try {
+        read();
+      } catch (const std::bad_alloc&) {
+        message = "std::bad_alloc";
+      } catch (const std::exception& e) {
+        message = e.what();
+      }
+    }
+    const ssize_t written = ::write(fds[1], message.data(), message.size());
+    ::_exit(written == static_cast<ssize_t>(message.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string message;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) message.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  INFO("child message: " << message);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return message;
+}
+
 }  // namespace
 
 TEST_CASE("idx: raw image and label files read back exactly", "[idx]") {
@@ -127,17 +192,22 @@ TEST_CASE("idx: malformed raw files are rejected with path and problem", "[idx]"
   SECTION("truncated data") {
     write(p, images_bytes(4, 2, 2, px).substr(0, 16 + 10));
     REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
-                        Contains(p) && Contains("truncated: header says 4 images of 2×2 (16 bytes) but only 10 bytes follow"));
+                        Contains(p) &&
+                            Contains("truncated: header declares 16 bytes of pixels (4 images of 2×2), file holds 10"));
   }
   SECTION("truncated header") {
     write(p, images_bytes(4, 2, 2, px).substr(0, 9));
     REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("truncated") && Contains("header needs 16 bytes"));
   }
-  SECTION("trailing garbage") {
+  SECTION("trailing data") {
     write(p, images_bytes(4, 2, 2, px) + "xyz");
-    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("trailing garbage") && Contains("3 extra"));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
+                        Contains(p) && Contains("trailing data: header declares 16 bytes of pixels (4 images of 2×2), "
+                                                "file holds 19 (3 extra)"));
     write(p, labels_bytes({1, 2, 3}) + "x");
-    REQUIRE_THROWS_WITH(sepnet::read_idx_labels(p), Contains(p) && Contains("trailing garbage") && Contains("1 extra"));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_labels(p),
+                        Contains(p) && Contains("trailing data: header declares 3 bytes of labels (3 labels), "
+                                                "file holds 4 (1 extra)"));
   }
   SECTION("wrong magic: label file given as images and vice versa") {
     write(p, labels_bytes({1, 2, 3}));
@@ -172,13 +242,29 @@ TEST_CASE("idx: malformed raw files are rejected with path and problem", "[idx]"
     write(p, labels_bytes({}));
     REQUIRE_THROWS_WITH(sepnet::read_idx_labels(p), Contains(p) && Contains("zero dimension"));
   }
-  SECTION("absurd dimensions do not allocate or overflow") {
+  SECTION("sizes beyond the documented limits are refused before allocating") {
     write(p, images_bytes(0x7fffffff, 0x7fffffff, 0x7fffffff, px));
-    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("overflows a 64-bit byte count"));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
+                        Contains(p) && Contains("too large") && Contains("at most 32768×32768 pixels"));
     write(p, images_bytes(100000, 1000, 1000, px));
-    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("truncated") && Contains("100000000000 bytes"));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
+                        Contains(p) && Contains("too large: header declares 100000000000 bytes of pixels") &&
+                            Contains("at most 4294967296"));
     write(p, images_bytes(0xffffffff, 2, 2, px));
-    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("absurdly large"));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
+                        Contains(p) && Contains("too large") && Contains("at most 2147483647 images"));
+    std::string labels;
+    put_be32(labels, 2049);
+    put_be32(labels, 0x80000000u);
+    write(p, labels);
+    REQUIRE_THROWS_WITH(sepnet::read_idx_labels(p),
+                        Contains(p) && Contains("too large") && Contains("at most 2147483647 labels"));
+  }
+  SECTION("the largest declarable payload is only allocated once the file's size matches") {
+    write(p, images_bytes(65536, 256, 256, px));  // exactly the 4 GiB limit
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
+                        Contains(p) && Contains("truncated: header declares 4294967296 bytes of pixels") &&
+                            Contains("file holds 16"));
   }
 }
 
@@ -212,17 +298,91 @@ TEST_CASE("idx: malformed gzip files are rejected with path and problem", "[idx]
   SECTION("valid gzip of truncated IDX data") {
     write(p, gzip(good.substr(0, good.size() - 5)));
     REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
-                        Contains(p) && Contains("truncated: header says 50 images of 8×8 (3200 bytes) but only 3195 bytes follow"));
+                        Contains(p) && Contains("truncated: header declares 3200 bytes of pixels (50 images of 8×8), "
+                                                "file holds 3195 after gzip decompression"));
   }
   SECTION("valid gzip of IDX data with trailing garbage") {
     write(p, gzip(good + std::string(7, 'x')));
-    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("trailing garbage") && Contains("7 extra"));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("trailing data") && Contains("7 extra"));
   }
   SECTION("gzip bomb: tiny header, huge payload is counted, not stored") {
     // Header promises 1 image of 1×1 but the stream inflates to 8 MiB.
     write(p, gzip(images_bytes(1, 1, 1, {0}) + std::string(8u << 20, '\0')));
-    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p), Contains(p) && Contains("trailing garbage") && Contains("8388608 extra"));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
+                        Contains(p) && Contains("trailing data") && Contains("8388608 extra"));
   }
+}
+
+TEST_CASE("idx: trailing data after a gzip bomb is counted only up to a limit", "[idx]") {
+  TempDir dir;
+  const std::string p = dir.file("bomb.gz");
+  const std::string zeros = gzip(std::string(8u << 20, '\0'));  // 8 MiB in a few KB
+  std::string file = gzip(images_bytes(1, 1, 1, {7}));
+  for (int i = 0; i < 10; ++i) file += zeros;  // 80 MiB after the promised byte
+  write(p, file);
+  REQUIRE_THROWS_WITH(sepnet::read_idx_images(p),
+                      Contains(p) && Contains("trailing data") &&
+                          Contains("at least 67108864 more bytes after gzip decompression"));
+}
+
+TEST_CASE("idx: a header promising more than the file holds fails 'truncated' without allocating it", "[idx]") {
+  TempDir dir;
+  const auto px = random_bytes(4096, 9);
+  // 2^31-1 images of 1×1 (2 GiB of pixels, within the limits) or 65536 of 256×256 (the 4 GiB limit),
+  // but a few KB of data: raw files are checked against their size, gzip output grows as it arrives.
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"raw", images_bytes(0x7fffffff, 1, 1, px), "header declares 2147483647 bytes of pixels"},
+      {"gz", gzip(images_bytes(0x7fffffff, 1, 1, px)), "header declares 2147483647 bytes of pixels"},
+      {"gz_4gib", gzip(images_bytes(65536, 256, 256, px)), "header declares 4294967296 bytes of pixels"},
+  };
+  for (const auto& [name, bytes, declared] : cases) {
+    INFO(name);
+    const std::string p = dir.file(name);
+    write(p, bytes);
+    const std::string holds = name == "raw" ? "file holds 4096" : "file holds 4096 after gzip decompression";
+    const auto read = [&] { sepnet::read_idx_images(p); };
+    std::string message;
+    if (kAsan) {
+      WARN("AddressSanitizer build: the memory cap is not applied, only the message is checked");
+      try {
+        read();
+      } catch (const std::exception& e) {
+        message = e.what();
+      }
+    } else {
+      message = error_under_memory_cap(read, size_t{256} << 20);
+    }
+    CHECK_THAT(message, Contains(p + ": truncated: " + declared) && Contains(holds));
+  }
+  SECTION("labels too") {
+    std::string labels;
+    put_be32(labels, 2049);
+    put_be32(labels, 0x7fffffff);
+    labels.append(1000, '\1');
+    const std::string p = dir.file("labels.gz");
+    write(p, gzip(labels));
+    const auto read = [&] { sepnet::read_idx_labels(p); };
+    const std::string message = kAsan ? std::string("skipped") : error_under_memory_cap(read, size_t{256} << 20);
+    if (!kAsan)
+      CHECK_THAT(message, Contains(p + ": truncated: header declares 2147483647 bytes of labels") &&
+                              Contains("file holds 1000 after gzip decompression"));
+  }
+}
+
+TEST_CASE("idx: FIFOs, devices and directories are refused before reading", "[idx]") {
+  TempDir dir;
+  const std::string fifo = dir.file("train-images-idx3-ubyte");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // Opening a FIFO without O_NONBLOCK waits for a writer: fail by SIGALRM rather than hang the suite.
+  ::alarm(30);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {fifo, "(a FIFO)"}, {"/dev/zero", "(a character device)"}, {dir.path.string(), "(a directory)"}};
+  for (const auto& [path, kind] : cases) {
+    INFO(path);
+    REQUIRE_THROWS_WITH(sepnet::read_idx_images(path), Contains(path + ": not a regular file " + kind));
+    REQUIRE_THROWS_WITH(sepnet::read_idx_labels(path), Contains(path + ": not a regular file " + kind));
+  }
+  ::alarm(0);
 }
 
 TEST_CASE("idx: load_mnist_split finds raw and .gz files and checks consistency", "[idx]") {

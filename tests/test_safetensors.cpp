@@ -9,8 +9,13 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sepnet/core/io/atomic_file.h"
@@ -202,8 +207,10 @@ TEST_CASE("safetensors: corrupt files are rejected with path and problem", "[saf
     rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2]}})", good_data), "missing field \"data_offsets\"");
     rejects(raw_file(R"({"w":[1]})", good_data), "entry must be a JSON object");
     rejects(raw_file(R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", good_data), "non-negative integers");
-    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", good_data), "non-negative integers");
-    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", good_data), "\"data_offsets\" must be [begin, end]");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", good_data),
+            "non-negative integers");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", good_data),
+            "\"data_offsets\" must be [begin, end]");
     rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", good_data), "end < begin");
     rejects(raw_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})", good_data),
             "absurdly large");
@@ -219,6 +226,68 @@ TEST_CASE("safetensors: corrupt files are rejected with path and problem", "[saf
   SECTION("offsets out of range") {
     rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", good_data), "out of range");
   }
+  SECTION("numbers out of range are JSON errors, not escaping exceptions") {
+    // The 24-byte file: length 16, then {"a":[1e999]} padded with spaces. Its first problem is the
+    // entry's type; with the number where it is read, the number is.
+    const std::string file = le64(16) + R"({"a":[1e999]})" + "   ";
+    REQUIRE(file.size() == 24);
+    write(p, file);
+    REQUIRE_THROWS_AS(sepnet::load_safetensors(p), std::runtime_error);
+    rejects(file, "tensor 'a': entry must be a JSON object, got array");
+    rejects(le64(16) + R"({"a":1e999}     )", "header is not valid JSON");
+    rejects(le64(16) + R"({"a":1e999}     )", "number overflow parsing '1e999'");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[1e999],"data_offsets":[0,8]}})", good_data),
+            "number overflow parsing '1e999'");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[-1e999],"data_offsets":[0,8]}})", good_data), "not valid JSON");
+    rejects(raw_file(R"({"__metadata__":{"k":1e400}})", ""), "not valid JSON");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,8]}})", good_data),
+            "\"shape\" must hold non-negative integers, got 18446744073709551616");
+  }
+  SECTION("more malformed headers") {
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} x)", good_data), "not valid JSON");
+    rejects(raw_file("\"text\"", ""), "header JSON must be an object, got string \"text\"");
+    rejects(raw_file("\xff\xfe", ""), "not valid JSON");
+    rejects(raw_file(R"({"w":{"dtype":"F\u0033\u0032","shape":[2],"data_offsets":[0,8]},"w\u0031":1})", good_data),
+            "tensor 'w1': entry must be a JSON object, got 1");
+    rejects(raw_file(std::string(1000000, '[') + std::string(1000000, ']'), ""), "must be an object, got array");
+    rejects(raw_file(R"({"__metadata__":{},"__metadata__":{}})", ""), "duplicate key '__metadata__'");
+    rejects(raw_file(R"({"__metadata__":{"k":"a","k":"b"}})", ""), "duplicate key 'k' in \"__metadata__\"");
+    rejects(raw_file(R"({"w":{"dtype":"F32","dtype":"F32","shape":[2],"data_offsets":[0,8]}})", good_data),
+            "tensor 'w': duplicate key \"dtype\"");
+    rejects(raw_file(R"({"__metadata__":{"k":["v"]}})", ""),
+            "\"__metadata__\" value for key 'k' must be a string, got array");
+    rejects(raw_file(R"({"__metadata__":{"k":null}})", ""), "must be a string, got null");
+  }
+  SECTION("dtype known, shape entries non-negative integers, offsets a pair") {
+    rejects(raw_file(R"({"w":{"dtype":"F33","shape":[2],"data_offsets":[0,8]}})", good_data),
+            "tensor 'w': unknown dtype \"F33\"");
+    rejects(raw_file(R"({"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", good_data),
+            "unsupported dtype \"F64\"");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[[2]],"data_offsets":[0,8]}})", good_data),
+            "tensor 'w': \"shape\" must hold non-negative integers, got array");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}})", good_data), "got string \"2\"");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":{"0":2},"data_offsets":[0,8]}})", good_data),
+            "\"shape\" must be an array, got object");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8,8]}})", good_data),
+            "got more than two values");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[-1,8]}})", good_data),
+            "non-negative integers, got -1");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}})", good_data), "got 8.0");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":"0-8"}})", good_data), "got string \"0-8\"");
+    rejects(raw_file(R"({"w":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,8]}})", good_data),
+            "is absurdly large");
+  }
+  SECTION("messages quote at most a little of a huge name") {
+    const std::string name(1 << 20, 'n');
+    write(p, raw_file("{\"" + name + "\":7}", ""));
+    try {
+      sepnet::load_safetensors(p);
+      FAIL("no error");
+    } catch (const std::runtime_error& e) {
+      CHECK_THAT(e.what(), Contains(p) && Contains("entry must be a JSON object") && Contains("(1048576 bytes)"));
+      CHECK(std::strlen(e.what()) < 1000);
+    }
+  }
   SECTION("overlapping, non-contiguous, trailing") {
     const std::string three = float_bytes({1.f, 2.f, 3.f});
     rejects(raw_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", three),
@@ -226,8 +295,74 @@ TEST_CASE("safetensors: corrupt files are rejected with path and problem", "[saf
     rejects(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", three),
             "non-contiguous data: 4 unused bytes before tensor 'b'");
     rejects(raw_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", good_data), "non-contiguous data");
-    rejects(raw_file(good_header, good_data + "xy"), "trailing bytes: tensors cover 8 bytes but the data buffer has 10 (2 unused)");
+    rejects(raw_file(good_header, good_data + "xy"),
+            "trailing bytes: tensors cover 8 bytes but the data buffer has 10 (2 unused)");
   }
+}
+
+TEST_CASE("safetensors: other writers' unknown fields are ignored, even nested ones", "[safetensors]") {
+  TempDir dir;
+  const std::string p = dir.file("extra.safetensors");
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  write(p, raw_file(R"({"w":{"note":{"a":[1,{"b":null}]},"dtype":"F32","shape":[2],"x":)" + deep +
+                        R"(,"data_offsets":[0,8],"y":"z"}})",
+                    float_bytes({1.f, 2.f})));
+  const auto f = sepnet::load_safetensors(p);
+  CHECK(f.tensors.at("w").data == std::vector<float>{1.f, 2.f});
+}
+
+TEST_CASE("safetensors: in-memory parse and serialize match the file functions", "[safetensors]") {
+  TempDir dir;
+  sepnet::SafetensorsFile f;
+  f.metadata["model"] = "cnn";
+  f.tensors["a"] = random_array({3, 2}, 11);
+  f.tensors["b"] = random_array({}, 12);
+  const std::string p = dir.file("mem.safetensors");
+  sepnet::save_safetensors(p, f);
+  const std::string bytes = sepnet::serialize_safetensors(f, "in memory");
+  CHECK(bytes == slurp(p));
+  const auto g = sepnet::parse_safetensors(bytes, "in memory");
+  CHECK(g.metadata == f.metadata);
+  CHECK(bitwise_equal(g.tensors.at("a").data, f.tensors.at("a").data));
+  REQUIRE_THROWS_WITH(sepnet::parse_safetensors(bytes.substr(0, bytes.size() - 1), "in memory"),
+                      Catch::Matchers::StartsWith("in memory: ") && Contains("out of range"));
+}
+
+TEST_CASE("safetensors and read_file_bytes refuse FIFOs, devices, directories and sockets before reading",
+          "[safetensors][atomic_file]") {
+  TempDir dir;
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string socket_path = dir.file("sock");
+  const int sock = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  REQUIRE(socket_path.size() < sizeof addr.sun_path);
+  std::strcpy(addr.sun_path, socket_path.c_str());
+  REQUIRE(::bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+
+  // Opening a FIFO without O_NONBLOCK waits for a writer: fail by SIGALRM rather than hang the suite.
+  ::alarm(30);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {fifo, "(a FIFO)"}, {"/dev/zero", "(a character device)"}, {dir.path.string(), "(a directory)"},
+      {socket_path, "(a socket)"}};
+  for (const auto& [path, kind] : cases) {
+    INFO(path);
+    REQUIRE_THROWS_WITH(sepnet::read_file_bytes(path), Contains(path + ": not a regular file " + kind));
+    REQUIRE_THROWS_WITH(sepnet::load_safetensors(path), Contains(path + ": not a regular file " + kind));
+  }
+  ::alarm(0);
+  ::close(sock);
+}
+
+TEST_CASE("read_file_bytes: a size cap is checked before reading", "[atomic_file]") {
+  TempDir dir;
+  const std::string p = dir.file("big");
+  write(p, std::string(1000, 'x'));
+  CHECK(sepnet::read_file_bytes(p, 1000).size() == 1000);
+  REQUIRE_THROWS_WITH(sepnet::read_file_bytes(p, 999),
+                      Contains(p + ": file is 1000 bytes, more than the limit of 999 bytes"));
 }
 
 TEST_CASE("safetensors: invalid input to save throws and keeps the old file", "[safetensors]") {

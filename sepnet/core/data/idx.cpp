@@ -4,9 +4,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <zlib.h>
 
@@ -19,63 +19,157 @@ namespace {
   throw std::runtime_error(path + ": " + what);
 }
 
-bool is_gzip(const std::string& bytes) {
-  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
-         static_cast<unsigned char>(bytes[1]) == 0x8b;
-}
+constexpr size_t kChunk = size_t{1} << 16;
+// What a gzip payload starts with; it then grows as inflated bytes arrive.
+constexpr uint64_t kGzipInitialReserve = uint64_t{1} << 20;
+// Trailing data is counted up to this much for the message, so a gzip bomb cannot keep us busy.
+constexpr uint64_t kMaxTrailingCount = uint64_t{64} << 20;
 
-// Inflates gzip data (one or more concatenated members) to the end, verifying CRCs. Output goes
-// to `sink(ptr, n)`; when the sink returns false decoding stops early. Throws on corrupt or
-// truncated streams. Returns the number of decompressed bytes seen.
-template <class Sink>
-uint64_t gunzip(const std::string& in, const std::string& path, Sink&& sink) {
-  z_stream zs{};
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) fail(path, "gzip: cannot initialise zlib");
-  struct Ender {
-    z_stream* zs;
-    ~Ender() { inflateEnd(zs); }
-  } ender{&zs};
-
-  uint64_t total = 0;
-  size_t fed = 0;  // input bytes handed to zlib so far
-  constexpr size_t kMaxFeed = 1u << 30;  // avail_in is 32-bit
-  unsigned char buf[1 << 16];
-  for (;;) {
-    if (zs.avail_in == 0 && fed < in.size()) {
-      const size_t n = std::min(in.size() - fed, kMaxFeed);
-      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + fed));
-      zs.avail_in = static_cast<uInt>(n);
-      fed += n;
-    }
-    zs.next_out = buf;
-    zs.avail_out = sizeof buf;
-    const int ret = inflate(&zs, Z_NO_FLUSH);
-    const size_t produced = sizeof buf - zs.avail_out;
-    if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
-      fail(path, std::string("gzip corrupt: ") + (zs.msg ? zs.msg : "zlib error " + std::to_string(ret)) +
-                     " (after " + std::to_string(total) + " decompressed bytes)");
-    total += produced;
-    if (produced > 0 && !sink(reinterpret_cast<const char*>(buf), produced)) return total;
-    if (ret == Z_STREAM_END) {
-      const size_t consumed = fed - zs.avail_in;
-      if (consumed == in.size()) return total;
-      // `cat a.gz b.gz` style concatenated members decode as one stream.
-      const unsigned char* rest = reinterpret_cast<const unsigned char*>(in.data() + consumed);
-      if (in.size() - consumed >= 2 && rest[0] == 0x1f && rest[1] == 0x8b) {
-        inflateReset(&zs);
-        continue;
-      }
-      fail(path, "gzip corrupt: " + std::to_string(in.size() - consumed) +
-                     " bytes of non-gzip data follow the compressed stream");
-    }
-    if (zs.avail_in == 0 && fed == in.size() && produced == 0)
-      fail(path, "gzip corrupt: compressed stream ends unexpectedly after " + std::to_string(total) +
-                     " decompressed bytes (truncated .gz file?)");
+// The file's bytes, with the (up to two) read to sniff the gzip magic put back in front.
+class FileBytes {
+ public:
+  FileBytes(InputFile& file, const unsigned char* prefix, size_t n)
+      : file_(file), prefix_size_(std::min<size_t>(n, sizeof prefix_)) {
+    std::memcpy(prefix_, prefix, prefix_size_);
   }
+  size_t read(unsigned char* out, size_t n) {
+    if (used_ < prefix_size_) {
+      const size_t k = std::min(n, prefix_size_ - used_);
+      std::memcpy(out, prefix_ + used_, k);
+      used_ += k;
+      return k;
+    }
+    const size_t got = file_.read_some(out, n);
+    read_ += got;
+    return got;
+  }
+  // Bytes not yet read, by the size the file had when opened.
+  uint64_t remaining() const {
+    const uint64_t consumed = read_ + prefix_size_;
+    return file_.size() > consumed ? file_.size() - consumed : 0;
+  }
+
+ private:
+  InputFile& file_;
+  unsigned char prefix_[2] = {0, 0};
+  size_t prefix_size_;
+  size_t used_ = 0;
+  uint64_t read_ = 0;
+};
+
+// Where the IDX bytes come from: the file itself or the gzip stream it holds.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to `n` bytes (n > 0); returns 0 only at the end of the data.
+  virtual size_t read(unsigned char* out, size_t n) = 0;
+  // Reads until `n` bytes or the end; returns how many.
+  size_t read_up_to(unsigned char* out, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      const size_t got = read(out + done, n - done);
+      if (got == 0) break;
+      done += got;
+    }
+    return done;
+  }
+  // Reads to the end, stopping once `limit` bytes were seen; returns how many.
+  uint64_t count_rest(uint64_t limit) {
+    unsigned char buf[kChunk];
+    uint64_t total = 0;
+    while (total < limit) {
+      const size_t got = read(buf, sizeof buf);
+      if (got == 0) break;
+      total += got;
+    }
+    return total;
+  }
+};
+
+class RawSource final : public ByteSource {
+ public:
+  explicit RawSource(FileBytes& in) : in_(in) {}
+  size_t read(unsigned char* out, size_t n) override { return in_.read(out, n); }
+
+ private:
+  FileBytes& in_;
+};
+
+// Inflates gzip data (one or more concatenated members, CRCs verified) in chunks as it is read:
+// nothing is sized from what the stream claims. Throws on corrupt or truncated streams.
+class GzipSource final : public ByteSource {
+ public:
+  GzipSource(FileBytes& in, const std::string& path) : in_(in), path_(path) {
+    if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) fail(path, "gzip: cannot initialise zlib");
+  }
+  ~GzipSource() override { inflateEnd(&zs_); }
+  GzipSource(const GzipSource&) = delete;
+  GzipSource& operator=(const GzipSource&) = delete;
+  size_t read(unsigned char* out, size_t n) override;
+
+ private:
+  bool refill();
+  bool next_member();
+
+  FileBytes& in_;
+  const std::string& path_;
+  z_stream zs_{};
+  unsigned char buf_[kChunk];
+  bool done_ = false;
+  uint64_t produced_ = 0;
+};
+
+size_t GzipSource::read(unsigned char* out, size_t n) {
+  n = std::min(n, kChunk);
+  while (!done_ && n > 0) {
+    if (zs_.avail_in == 0 && !refill())
+      fail(path_, "gzip corrupt: compressed stream ends unexpectedly after " + std::to_string(produced_) +
+                      " decompressed bytes (truncated .gz file?)");
+    zs_.next_out = out;
+    zs_.avail_out = static_cast<uInt>(n);
+    const int ret = inflate(&zs_, Z_NO_FLUSH);
+    const size_t produced = n - zs_.avail_out;
+    // Z_BUF_ERROR only means no progress this call; the loop refills or fails above.
+    if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR)
+      fail(path_, std::string("gzip corrupt: ") + (zs_.msg ? zs_.msg : "zlib error " + std::to_string(ret)) +
+                      " (after " + std::to_string(produced_) + " decompressed bytes)");
+    produced_ += produced;
+    if (ret == Z_STREAM_END) done_ = !next_member();
+    if (produced > 0) return produced;
+  }
+  return 0;
 }
 
-uint32_t read_be32(const std::string& b, size_t at) {
-  const auto* p = reinterpret_cast<const unsigned char*>(b.data() + at);
+bool GzipSource::refill() {
+  zs_.next_in = buf_;
+  zs_.avail_in = static_cast<uInt>(in_.read(buf_, sizeof buf_));
+  return zs_.avail_in > 0;
+}
+
+// After a member's end: `cat a.gz b.gz` style concatenated members decode as one stream; anything
+// else after the stream is corruption.
+bool GzipSource::next_member() {
+  if (zs_.avail_in < 2) {  // gather two bytes, if the file has them, to look for the next magic
+    size_t have = zs_.avail_in;
+    if (have > 0) std::memmove(buf_, zs_.next_in, have);
+    while (have < 2) {
+      const size_t got = in_.read(buf_ + have, sizeof buf_ - have);
+      if (got == 0) break;
+      have += got;
+    }
+    zs_.next_in = buf_;
+    zs_.avail_in = static_cast<uInt>(have);
+  }
+  if (zs_.avail_in == 0) return false;
+  if (zs_.avail_in >= 2 && zs_.next_in[0] == 0x1f && zs_.next_in[1] == 0x8b) {
+    inflateReset(&zs_);
+    return true;
+  }
+  fail(path_, "gzip corrupt: " + std::to_string(zs_.avail_in + in_.remaining()) +
+                  " bytes of non-gzip data follow the compressed stream");
+}
+
+uint32_t read_be32(const unsigned char* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
@@ -101,139 +195,164 @@ struct IdxKind {
   uint32_t magic;     // 2051 or 2049
   unsigned ndims;     // 3 or 1
   const char* what;   // "IDX image file" ...
-  const char* items;  // "images" / "labels"
+  const char* items;  // "pixels" / "labels"
 };
-constexpr IdxKind kImages{2051, 3, "IDX image file (unsigned byte, 3 dims: count, rows, cols)", "images"};
+constexpr IdxKind kImages{2051, 3, "IDX image file (unsigned byte, 3 dims: count, rows, cols)", "pixels"};
 constexpr IdxKind kLabels{2049, 1, "IDX label file (unsigned byte, 1 dim: count)", "labels"};
 
 // Everything we need from a validated header.
 struct IdxHeader {
-  std::vector<uint32_t> dims;
+  uint32_t dims[3] = {0, 0, 0};
   size_t header_bytes = 0;
   uint64_t data_bytes = 0;
   std::string description;  // "60000 images of 28×28"
+  std::string declared;     // "header declares 47040000 bytes of pixels (60000 images of 28×28)"
 };
 
-// Validates the header in `b` (which may be only a prefix of the file). Throws on any problem.
-IdxHeader parse_header(const std::string& b, const std::string& path, const IdxKind& kind,
-                       const char* suffix) {
-  if (b.size() < 4)
-    fail(path, "truncated: file has only " + std::to_string(b.size()) + " bytes" + suffix +
+[[noreturn]] void wrong_magic(const std::string& path, uint32_t magic, const IdxKind& kind) {
+  std::string msg = "wrong magic number " + hex32(magic) + " = " + std::to_string(magic) + " (expected " +
+                    hex32(kind.magic) + " = " + std::to_string(kind.magic) + " for an " + kind.what + ")";
+  const unsigned zero_bytes = magic >> 16, type = (magic >> 8) & 0xFF, ndims = magic & 0xFF;
+  if (zero_bytes != 0)
+    msg += ": not an IDX file (the first two bytes must be zero)";
+  else if (magic == kImages.magic || magic == kLabels.magic)
+    msg += std::string(": this is an ") + (magic == kImages.magic ? kImages.what : kLabels.what);
+  else if (type != 0x08)
+    msg += ": element type 0x" + hex32(type).substr(8) + " (" + idx_type_name(type) +
+           ") is not supported, only 0x08 (unsigned byte)";
+  else if (ndims != kind.ndims)
+    msg += ": file has " + std::to_string(ndims) + " dimensions, expected " + std::to_string(kind.ndims);
+  fail(path, msg);
+}
+
+// Checks the declared sizes against the limits in idx.h before anything is sized from them, and
+// fills in the payload size (which cannot overflow once the count and sides are within limits).
+void size_payload(const std::string& path, IdxHeader& h, const IdxKind& kind) {
+  for (unsigned i = 0; i < kind.ndims; ++i)
+    if (h.dims[i] == 0) fail(path, "zero dimension: header says " + h.description);
+  if (h.dims[0] > kIdxMaxCount)
+    fail(path, "too large: header says " + h.description + "; at most " + std::to_string(kIdxMaxCount) + " " +
+                   (kind.ndims == 3 ? "images" : "labels") + " are accepted");
+  if (kind.ndims == 3 && (h.dims[1] > kIdxMaxSide || h.dims[2] > kIdxMaxSide))
+    fail(path, "too large: header says " + h.description + "; images may be at most " + std::to_string(kIdxMaxSide) +
+                   "×" + std::to_string(kIdxMaxSide) + " pixels");
+  h.data_bytes = 1;
+  for (unsigned i = 0; i < kind.ndims; ++i) h.data_bytes *= h.dims[i];
+  h.declared =
+      "header declares " + std::to_string(h.data_bytes) + " bytes of " + kind.items + " (" + h.description + ")";
+  if (h.data_bytes > kIdxMaxPixelBytes)
+    fail(path, "too large: " + h.declared + "; at most " + std::to_string(kIdxMaxPixelBytes) + " bytes are accepted");
+}
+
+// Reads and validates the header from the front of `src`. `suffix` qualifies byte counts (" after
+// gzip decompression").
+IdxHeader read_header(ByteSource& src, const std::string& path, const IdxKind& kind, const char* suffix) {
+  unsigned char b[4 + 4 * 3];
+  const size_t got = src.read_up_to(b, 4);
+  if (got < 4)
+    fail(path, "truncated: file has only " + std::to_string(got) + " bytes" + suffix +
                    ", too short for the 4-byte IDX magic number");
-  const uint32_t magic = read_be32(b, 0);
-  if (magic != kind.magic) {
-    std::string msg = "wrong magic number " + hex32(magic) + " = " + std::to_string(magic) + " (expected " +
-                      hex32(kind.magic) + " = " + std::to_string(kind.magic) + " for an " + kind.what + ")";
-    const unsigned zero_bytes = magic >> 16, type = (magic >> 8) & 0xFF, ndims = magic & 0xFF;
-    if (zero_bytes != 0)
-      msg += ": not an IDX file (the first two bytes must be zero)";
-    else if (magic == kImages.magic || magic == kLabels.magic)
-      msg += std::string(": this is an ") + (magic == kImages.magic ? kImages.what : kLabels.what);
-    else if (type != 0x08)
-      msg += ": element type 0x" + hex32(type).substr(8) + " (" + idx_type_name(type) +
-             ") is not supported, only 0x08 (unsigned byte)";
-    else if (ndims != kind.ndims)
-      msg += ": file has " + std::to_string(ndims) + " dimensions, expected " + std::to_string(kind.ndims);
-    fail(path, msg);
-  }
+  const uint32_t magic = read_be32(b);
+  if (magic != kind.magic) wrong_magic(path, magic, kind);
   IdxHeader h;
   h.header_bytes = 4 + 4 * size_t{kind.ndims};
-  if (b.size() < h.header_bytes)
+  const size_t dims_got = src.read_up_to(b + 4, h.header_bytes - 4);
+  if (4 + dims_got < h.header_bytes)
     fail(path, "truncated: the IDX header needs " + std::to_string(h.header_bytes) + " bytes but the file has only " +
-                   std::to_string(b.size()) + suffix);
-  for (unsigned i = 0; i < kind.ndims; ++i) h.dims.push_back(read_be32(b, 4 + 4 * size_t{i}));
-
+                   std::to_string(4 + dims_got) + suffix);
+  for (unsigned i = 0; i < kind.ndims; ++i) h.dims[i] = read_be32(b + 4 + 4 * size_t{i});
   if (kind.ndims == 3)
     h.description = std::to_string(h.dims[0]) + " images of " + std::to_string(h.dims[1]) + "×" +
                     std::to_string(h.dims[2]);
   else
     h.description = std::to_string(h.dims[0]) + " labels";
-  for (uint32_t d : h.dims) {
-    if (d == 0) fail(path, "zero dimension: header says " + h.description);
-    // Sizes end up in `int` fields; anything this large is corruption anyway.
-    if (d > static_cast<uint32_t>(std::numeric_limits<int>::max()))
-      fail(path, "dimension " + std::to_string(d) + " is absurdly large: header says " + h.description);
-  }
-  uint64_t total = 1;
-  for (uint32_t d : h.dims)
-    if (__builtin_mul_overflow(total, uint64_t{d}, &total))
-      fail(path, "header says " + h.description + ", which overflows a 64-bit byte count");
-  h.data_bytes = total;
+  size_payload(path, h, kind);
   return h;
 }
 
-// Reads the file (decompressing gzip) and checks the header and the exact payload size.
-// Returns the full decompressed content and the parsed header.
-std::pair<std::string, IdxHeader> load_idx(const std::string& path, const IdxKind& kind) {
-  std::string raw = read_file_bytes(path);
-  if (!is_gzip(raw)) {
-    IdxHeader h = parse_header(raw, path, kind, "");
-    const uint64_t follow = raw.size() - h.header_bytes;
-    if (follow < h.data_bytes)
-      fail(path, "truncated: header says " + h.description + " (" + std::to_string(h.data_bytes) +
-                     " bytes) but only " + std::to_string(follow) + " bytes follow");
-    if (follow > h.data_bytes)
-      fail(path, "trailing garbage: header says " + h.description + " (" + std::to_string(h.data_bytes) +
-                     " bytes) but " + std::to_string(follow) + " bytes follow (" +
-                     std::to_string(follow - h.data_bytes) + " extra)");
-    return {std::move(raw), std::move(h)};
+// Reads the payload the header declares, growing the buffer only as bytes arrive (from at most
+// `reserve` bytes), then makes sure nothing follows it.
+std::vector<uint8_t> read_payload(ByteSource& src, const std::string& path, const IdxHeader& h, const char* suffix,
+                                  uint64_t reserve) {
+  std::vector<uint8_t> out;
+  out.reserve(static_cast<size_t>(std::min(h.data_bytes, reserve)));
+  while (out.size() < h.data_bytes) {
+    const size_t old = out.size();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, h.data_bytes - old));
+    out.resize(old + want);
+    const size_t got = src.read_up_to(out.data() + old, want);
+    out.resize(old + got);
+    if (got < want) fail(path, "truncated: " + h.declared + ", file holds " + std::to_string(out.size()) + suffix);
   }
+  const uint64_t extra = src.count_rest(kMaxTrailingCount);
+  if (extra == kMaxTrailingCount)
+    fail(path, "trailing data: " + h.declared + ", file holds at least " + std::to_string(extra) +
+                   " more bytes" + suffix + " (stopped counting)");
+  if (extra > 0)
+    fail(path, "trailing data: " + h.declared + ", file holds " + std::to_string(h.data_bytes + extra) + suffix +
+                   " (" + std::to_string(extra) + " extra)");
+  return out;
+}
 
+struct IdxContent {
+  IdxHeader header;
+  std::vector<uint8_t> data;
+};
+
+IdxContent read_raw(FileBytes& bytes, const std::string& path, uint64_t file_size, const IdxKind& kind) {
+  RawSource src(bytes);
+  IdxHeader h = read_header(src, path, kind, "");
+  // The file's size settles it before the payload is allocated; read_payload still catches a file
+  // that changes while being read.
+  const uint64_t follow = file_size > h.header_bytes ? file_size - h.header_bytes : 0;
+  if (follow < h.data_bytes) fail(path, "truncated: " + h.declared + ", file holds " + std::to_string(follow));
+  if (follow > h.data_bytes)
+    fail(path, "trailing data: " + h.declared + ", file holds " + std::to_string(follow) + " (" +
+                   std::to_string(follow - h.data_bytes) + " extra)");
+  std::vector<uint8_t> data = read_payload(src, path, h, "", h.data_bytes);
+  return {std::move(h), std::move(data)};
+}
+
+IdxContent read_gzip(FileBytes& bytes, const std::string& path, const IdxKind& kind) {
   const char* suffix = " after gzip decompression";
-  // Decode just the header first (at most 4 + 4*255 bytes), so that the payload buffer is sized by
-  // the header and a gzip bomb cannot make us allocate more than the header promises.
-  std::string head;
-  gunzip(raw, path, [&](const char* p, size_t n) {
-    head.append(p, std::min(n, size_t{4 + 4 * 255} - head.size()));
-    return head.size() < 4 + 4 * 255;
-  });
+  GzipSource src(bytes, path);
   IdxHeader h;
   try {
-    h = parse_header(head, path, kind, suffix);
+    h = read_header(src, path, kind, suffix);
   } catch (const std::runtime_error&) {
     // A corrupt stream can decode to a nonsense header; report the corruption, which is the cause.
-    gunzip(raw, path, [](const char*, size_t) { return true; });
+    src.count_rest(kMaxTrailingCount);
     throw;
   }
-  const uint64_t expected = h.header_bytes + h.data_bytes;
-  if (expected > std::numeric_limits<size_t>::max() / 2)
-    fail(path, "header says " + h.description + ", which is too large for this machine");
-  // Keep the promised bytes, only count the rest; decoding always runs to the end so the CRC is checked.
-  std::string content;
-  const uint64_t total = gunzip(raw, path, [&](const char* p, size_t n) {
-    if (content.size() < expected) content.append(p, std::min<uint64_t>(n, expected - content.size()));
-    return true;
-  });
-  const uint64_t follow = total - h.header_bytes;
-  if (follow < h.data_bytes)
-    fail(path, "truncated: header says " + h.description + " (" + std::to_string(h.data_bytes) +
-                   " bytes) but only " + std::to_string(follow) + " bytes follow" + suffix);
-  if (follow > h.data_bytes)
-    fail(path, "trailing garbage: header says " + h.description + " (" + std::to_string(h.data_bytes) +
-                   " bytes) but " + std::to_string(follow) + " bytes follow" + suffix + " (" +
-                   std::to_string(follow - h.data_bytes) + " extra)");
-  return {std::move(content), std::move(h)};
+  std::vector<uint8_t> data = read_payload(src, path, h, suffix, kGzipInitialReserve);
+  return {std::move(h), std::move(data)};
+}
+
+// Opens `path` (refusing anything but a regular file) and reads it, raw or gzip by its first bytes.
+IdxContent read_idx(const std::string& path, const IdxKind& kind) {
+  InputFile file(path);
+  unsigned char magic[2];
+  const size_t n = file.read_up_to(magic, 2);
+  FileBytes bytes(file, magic, n);
+  if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) return read_gzip(bytes, path, kind);
+  return read_raw(bytes, path, file.size(), kind);
 }
 
 }  // namespace
 
 IdxImages read_idx_images(const std::string& path) {
-  auto [bytes, h] = load_idx(path, kImages);
+  IdxContent c = read_idx(path, kImages);
   IdxImages out;
-  out.count = static_cast<int>(h.dims[0]);
-  out.rows = static_cast<int>(h.dims[1]);
-  out.cols = static_cast<int>(h.dims[2]);
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data()) + h.header_bytes;
-  out.pixels.assign(p, p + h.data_bytes);
+  out.count = static_cast<int>(c.header.dims[0]);
+  out.rows = static_cast<int>(c.header.dims[1]);
+  out.cols = static_cast<int>(c.header.dims[2]);
+  out.pixels = std::move(c.data);
   return out;
 }
 
 IdxLabels read_idx_labels(const std::string& path) {
-  auto [bytes, h] = load_idx(path, kLabels);
-  IdxLabels out;
-  const auto* p = reinterpret_cast<const uint8_t*>(bytes.data()) + h.header_bytes;
-  out.labels.assign(p, p + h.data_bytes);
-  return out;
+  IdxContent c = read_idx(path, kLabels);
+  return IdxLabels{std::move(c.data)};
 }
 
 namespace {

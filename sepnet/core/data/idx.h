@@ -3,7 +3,8 @@
 // a big-endian header (magic 0x0000TTDD: TT = element type, DD = number of dimensions, then DD
 // u32 sizes) followed by the raw elements. Files may be raw or gzip-compressed (detected by the
 // 1f 8b magic, not by the file name). Only unsigned-byte elements (TT = 0x08) are supported.
-// Every malformed input throws std::runtime_error naming the file and the problem.
+// Every malformed input throws std::runtime_error naming the file and the problem; a FIFO, device
+// or directory is refused before reading (see InputFile in core/io/atomic_file.h).
 
 #include <cstdint>
 #include <string>
@@ -20,10 +21,20 @@ struct IdxLabels {
   std::vector<uint8_t> labels;
 };
 
-// Magic 2051 (0x00000803): dims = count, rows, cols; all non-zero.
+// Limits on what a header may declare, checked before anything is allocated (beyond them the
+// file is refused as "too large"). Within them memory follows the bytes actually present: a raw
+// file's size is checked against the header before the payload is allocated, and a gzip stream's
+// output is stored as it inflates (in 64 KiB steps, starting from at most 1 MiB reserved), so a
+// small file whose header promises gigabytes fails "truncated" having allocated a few MB. The
+// caps are far above any IDX data set (MNIST's training images are 47 MB) and keep sizes in `int`.
+inline constexpr uint32_t kIdxMaxCount = 2147483647;          // images or labels
+inline constexpr uint32_t kIdxMaxSide = 32768;                // rows and cols, each
+inline constexpr uint64_t kIdxMaxPixelBytes = uint64_t{1} << 32;  // count * rows * cols: 4 GiB
+
+// Magic 2051 (0x00000803): dims = count, rows, cols; all non-zero and within the limits above.
 IdxImages read_idx_images(const std::string& path);
 
-// Magic 2049 (0x00000801): dims = count; non-zero.
+// Magic 2049 (0x00000801): dims = count; non-zero and within the limit above.
 IdxLabels read_idx_labels(const std::string& path);
 
 struct MnistSplit {

@@ -82,29 +82,79 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   }
 }
 
-std::string read_file_bytes(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) fail(path, "cannot open for reading", errno);
-  struct FdCloser {
-    int fd;
-    ~FdCloser() { ::close(fd); }
-  } closer{fd};
+namespace {
 
+const char* file_type_text(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
+}
+
+[[noreturn]] void refuse_type(const std::string& path, mode_t mode) {
+  throw std::runtime_error(path + ": not a regular file (" + file_type_text(mode) + ")");
+}
+
+}  // namespace
+
+InputFile::InputFile(const std::string& path) : path_(path) {
+  // Checked before opening too: opening a device can have side effects, and a socket cannot be opened at all.
   struct stat st {};
-  if (::fstat(fd, &st) != 0) fail(path, "cannot stat", errno);
-  if (S_ISDIR(st.st_mode)) throw std::runtime_error(path + ": cannot read: is a directory");
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse_type(path, st.st_mode);
+  fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd_ < 0) fail(path, "cannot open for reading", errno);
+  if (::fstat(fd_, &st) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fail(path, "cannot stat", err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    refuse_type(path, st.st_mode);
+  }
+  // O_NONBLOCK only guarded the open; plain blocking reads are what a regular file wants.
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+  size_ = static_cast<uint64_t>(st.st_size);
+}
 
+InputFile::~InputFile() { ::close(fd_); }
+
+size_t InputFile::read_some(void* out, size_t n) {
+  for (;;) {
+    const ssize_t got = ::read(fd_, out, n);
+    if (got >= 0) return static_cast<size_t>(got);
+    if (errno != EINTR) fail(path_, "read error", errno);
+  }
+}
+
+size_t InputFile::read_up_to(void* out, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    const size_t got = read_some(static_cast<char*>(out) + done, n - done);
+    if (got == 0) break;
+    done += got;
+  }
+  return done;
+}
+
+std::string read_file_bytes(const std::string& path, uint64_t max_bytes) {
+  InputFile file(path);
+  auto too_large = [&](const std::string& size) {
+    throw std::runtime_error(path + ": file is " + size + " bytes, more than the limit of " +
+                             std::to_string(max_bytes) + " bytes");
+  };
+  if (file.size() > max_bytes) too_large(std::to_string(file.size()));
   std::string out;
-  if (S_ISREG(st.st_mode)) out.reserve(static_cast<size_t>(st.st_size));
+  out.reserve(static_cast<size_t>(file.size()));
   char buf[1 << 16];
   for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail(path, "read error after " + std::to_string(out.size()) + " bytes", errno);
-    }
+    const size_t n = file.read_some(buf, sizeof buf);
     if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    if (n > max_bytes - out.size()) too_large("at least " + std::to_string(out.size() + n));
+    out.append(buf, n);
   }
   return out;
 }

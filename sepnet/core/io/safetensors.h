@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sepnet {
@@ -30,9 +31,28 @@ struct SafetensorsFile {
 // "__metadata__", or a string is not valid UTF-8.
 void save_safetensors(const std::string& path, const SafetensorsFile& file);
 
-// Loads and fully validates a file: header length, JSON syntax, required fields and their types,
-// dtype (F32 only), shape vs. byte size, offsets in range, contiguous and non-overlapping, no
-// trailing bytes, no duplicate names. Every problem throws std::runtime_error naming `path`.
+// The bytes save_safetensors writes, with the same checks; errors start with `name_for_errors`.
+std::string serialize_safetensors(const SafetensorsFile& file, const std::string& name_for_errors);
+
+// Loads and fully validates a file; a FIFO, device or directory is refused before reading (see
+// read_file_bytes). Every problem throws std::runtime_error naming `path`.
 SafetensorsFile load_safetensors(const std::string& path);
+
+// Parses and fully validates the bytes of a file already in memory; every problem throws
+// std::runtime_error starting "<name_for_errors>: ". Checks, in the order a reader meets them:
+//   - the 8-byte length field is present, the header length is 1..100'000'000 bytes (the reference
+//     implementation's cap) and fits in the file;
+//   - the header is JSON (valid UTF-8, no NUL bytes, numbers in range) and an object whose keys are
+//     unique at every level;
+//   - "__metadata__", if present, is an object of string values;
+//   - every other key is a tensor: an object with "dtype" (a safetensors dtype; only F32 loads),
+//     "shape" (non-negative integers whose product times 4 bytes does not overflow 64 bits) and
+//     "data_offsets" ([begin, end] with begin <= end and end - begin equal to the shape's bytes);
+//     other fields are ignored, as the reference implementation does;
+//   - sorted by begin, the tensors tile the data buffer exactly: the first starts at 0, each starts
+//     where the previous ends, the last ends at the end of the file (no gaps, overlaps or trailing bytes).
+// Memory: nothing proportional to a declared size is allocated before these checks pass; the
+// tensors then take exactly the data buffer's size, and parsing the header holds no JSON tree.
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& name_for_errors);
 
 }  // namespace sepnet
