@@ -5,7 +5,8 @@ set -euo pipefail
 
 core_pkgs=(build-essential cmake ninja-build pkg-config git
   libxsimd-dev catch2 libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-  zlib1g-dev libcpuinfo-dev ca-certificates python3 binutils qemu-user)
+  zlib1g-dev libcpuinfo-dev ca-certificates python3 binutils qemu-user
+  clang-14 libclang-rt-14-dev libomp-14-dev libopenmpi-dev openmpi-bin)
 baseline_pkgs=(libopenblas-dev libblis-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev python3-torch python3-numpy)
 
 want=("${core_pkgs[@]}")

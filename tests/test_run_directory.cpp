@@ -184,6 +184,25 @@ TEST_CASE("checkpoints with non-finite values or out-of-range numbers are refuse
   CHECK(metadata_int("m.safetensors", meta, "epoch", 0, 10) == 1);
 }
 
+TEST_CASE("a checkpoint's metadata cannot make sepnet allocate more than the file can hold", "[run_directory][checkpoint]") {
+  TempDir dir;
+  Rng rng(1);
+  const models::ModelSpec spec = models::resolve_spec({.name = "cnn"});
+  auto model = models::build_model(spec, rng);
+  Metadata meta = models::spec_metadata(spec);
+  meta["epoch"] = "1";
+  save_model(dir.file("cnn.safetensors"), *model, meta);
+  // The same 180 KB file claiming a MobileNet with 2^20 classes (a 4 GiB classifier).
+  meta = models::spec_metadata(models::resolve_spec({.name = "mobilenet", .num_classes = 1 << 20}));
+  save_model(dir.file("claims.safetensors"), *model, meta);
+  const int64_t live_before = allocator_stats().live_bytes;
+  CHECK_THROWS_WITH(train::model_from_metadata(dir.file("claims.safetensors"), read_metadata(dir.file("claims.safetensors"))),
+                    Catch::Contains("claims.safetensors") && Catch::Contains("more than"));
+  CHECK(allocator_stats().live_bytes == live_before);
+  // The honest file builds.
+  CHECK(train::model_from_metadata(dir.file("cnn.safetensors"), read_metadata(dir.file("cnn.safetensors"))) != nullptr);
+}
+
 TEST_CASE("a resumed optimizer's step count must match the epochs it claims", "[run_directory][checkpoint]") {
   TempDir dir;
   const auto data = quadrants(64, 1);

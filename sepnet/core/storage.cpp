@@ -5,6 +5,8 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -19,6 +21,7 @@ struct CachingAllocator {
   std::unordered_map<std::size_t, std::vector<void*>> free_blocks;  // by rounded byte size
   int64_t live_bytes = 0, cached_bytes = 0, system_allocations = 0;
   int64_t peak_live = 0, peak_held = 0;
+  int64_t limit = -1;  // AllocationLimit; -1: none
 
   void note_peaks() {
     peak_live = std::max(peak_live, live_bytes);
@@ -32,6 +35,9 @@ struct CachingAllocator {
   void* allocate(std::size_t bytes) {
     {
       std::lock_guard lock(mutex);
+      if (limit >= 0 && live_bytes + static_cast<int64_t>(bytes) > limit)
+        throw std::length_error("allocation of " + std::to_string(bytes) + " bytes would exceed the limit of " +
+                                std::to_string(limit) + " live bytes");
       live_bytes += static_cast<int64_t>(bytes);
       auto it = free_blocks.find(bytes);
       if (it != free_blocks.end() && !it->second.empty()) {
@@ -88,6 +94,18 @@ AllocatorStats allocator_stats() {
   auto& a = allocator();
   std::lock_guard lock(a.mutex);
   return {a.live_bytes, a.cached_bytes, a.system_allocations, a.peak_live, a.peak_held};
+}
+
+AllocationLimit::AllocationLimit(int64_t max_live_bytes) {
+  auto& a = allocator();
+  std::lock_guard lock(a.mutex);
+  a.limit = a.live_bytes + max_live_bytes;
+}
+
+AllocationLimit::~AllocationLimit() {
+  auto& a = allocator();
+  std::lock_guard lock(a.mutex);
+  a.limit = -1;
 }
 
 void reset_allocator_peaks() {

@@ -37,6 +37,18 @@ struct AllocatorStats {
 AllocatorStats allocator_stats();
 // Starts the high-water marks again from the current values.
 void reset_allocator_peaks();
+
+// While alive, a Storage that would take live bytes more than `max_live_bytes` above what was
+// live when the limit was set throws std::length_error instead of allocating. Used where a file's claims decide sizes (a model
+// built from a checkpoint's metadata cannot need more memory than the checkpoint holds), so a
+// few hostile bytes cannot make sepnet allocate gigabytes. Not nestable; one at a time.
+class AllocationLimit {
+ public:
+  explicit AllocationLimit(int64_t max_live_bytes);
+  ~AllocationLimit();
+  AllocationLimit(const AllocationLimit&) = delete;
+  AllocationLimit& operator=(const AllocationLimit&) = delete;
+};
 // Returns all cached blocks to the system.
 void release_cached_memory();
 

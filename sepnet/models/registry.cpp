@@ -3,11 +3,14 @@
 #include <charconv>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 
 #include <fmt/format.h>
 
+#include "sepnet/core/storage.h"
 #include "sepnet/models/mobilenet_v1.h"
 #include "sepnet/models/seed_models.h"
 
@@ -113,6 +116,23 @@ ModelSpec resolve_spec(const ModelSpec& spec) {
 std::unique_ptr<nn::Module> build_model(const ModelSpec& spec, Rng& rng) {
   const ModelSpec resolved = resolve_spec(spec);
   return find_model(resolved.name).build(resolved, rng);
+}
+
+std::unique_ptr<nn::Module> build_model_for_checkpoint(const ModelSpec& spec, Rng& rng, const std::string& path) {
+  std::error_code ec;
+  const auto file_bytes = std::filesystem::file_size(path, ec);
+  if (ec) throw std::runtime_error(path + ": cannot read its size: " + ec.message());
+  // Twice the file plus 1 MiB leaves room for per-tensor rounding and layout copies made while
+  // building; a network that needs more cannot be the one the file holds.
+  const int64_t budget = 2 * static_cast<int64_t>(file_bytes) + (int64_t{1} << 20);
+  try {
+    AllocationLimit limit(budget);
+    return build_model(spec, rng);
+  } catch (const std::length_error&) {
+    throw std::runtime_error(path + ": its metadata describes a network ('" + spec_label(resolve_spec(spec)) +
+                             "') needing more than " + std::to_string(budget) + " bytes, far more than the " +
+                             std::to_string(file_bytes) + "-byte file can hold");
+  }
 }
 
 Shape input_shape(const ModelSpec& s, int64_t batch) { return {batch, s.in_channels, s.image_size, s.image_size}; }

@@ -49,6 +49,10 @@ std::vector<std::string> model_names();  // registration order: cnn, dw, dwsep, 
 ModelSpec resolve_spec(const ModelSpec& spec);
 // Builds the network of a spec (resolved first) with weights drawn from `rng`.
 std::unique_ptr<nn::Module> build_model(const ModelSpec& spec, Rng& rng);
+// The network a checkpoint file at `path` describes. A checkpoint holds every parameter and
+// buffer, so a spec whose network needs far more memory than the file's size is refused (naming
+// the file) before it is allocated: a few bytes of hostile metadata cannot cost gigabytes.
+std::unique_ptr<nn::Module> build_model_for_checkpoint(const ModelSpec& spec, Rng& rng, const std::string& path);
 // [batch, in_channels, image_size, image_size] of a resolved spec.
 Shape input_shape(const ModelSpec& resolved, int64_t batch = 1);
 // One line naming the spec: "dwsep+BN", "mobilenet α=0.25 32×32×1 → 10".

@@ -78,7 +78,7 @@ Metadata checkpoint_metadata(const RunConfig& c, const models::ModelSpec& resolv
 
 std::unique_ptr<nn::Module> model_from_metadata(const std::string& path, const Metadata& m) {
   Rng rng(0);
-  return models::build_model(models::spec_from_metadata(path, m), rng);
+  return models::build_model_for_checkpoint(models::spec_from_metadata(path, m), rng, path);
 }
 
 std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_images) {
@@ -217,8 +217,16 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
 
   const models::ModelSpec spec = spec_for_data(config.model, train_data, data_name(train_data, "training data"));
   spec_for_data(spec, test_data, data_name(test_data, "test data"));
+  if (resumed) {
+    const models::ModelSpec saved = models::spec_from_metadata(resumed->model_path, resumed->model_metadata);
+    if (models::spec_metadata(saved) != models::spec_metadata(spec))
+      throw std::runtime_error(resumed->model_path + ": checkpoint is for model '" + models::spec_label(saved) +
+                               "', not the requested '" + models::spec_label(spec) + "'");
+  }
   Rng rng(config.seed);
-  const std::unique_ptr<nn::Module> net = models::build_model(spec, rng);
+  // A resumed run's network is described by the checkpoint: bounded by what the file can hold.
+  const std::unique_ptr<nn::Module> net = resumed ? models::build_model_for_checkpoint(spec, rng, resumed->model_path)
+                                                  : models::build_model(spec, rng);
   nn::Module& model = *net;
   auto optimizer = make_optimizer(config.optimizer, model.parameters(), config.lr, config.momentum, config.weight_decay);
 
@@ -231,10 +239,6 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
   int first_epoch = 1;
   std::string run_id = random_hex(16);
   if (resumed) {
-    const models::ModelSpec saved = models::spec_from_metadata(resumed->model_path, resumed->model_metadata);
-    if (models::spec_metadata(saved) != models::spec_metadata(spec))
-      throw std::runtime_error(resumed->model_path + ": checkpoint is for model '" + models::spec_label(saved) +
-                               "', not the requested '" + models::spec_label(spec) + "'");
     load_model(resumed->model_path, model);
     load_optimizer(resumed->optimizer_path, *optimizer);
     check_optimizer_steps(*resumed, *optimizer);
