@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sepnet/core/io/directory_ops.h"
+#include "sepnet/core/io/fault_point.h"
+
 namespace sepnet {
 namespace {
 
@@ -50,7 +53,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   // mkstemp creates 0600; give the file the usual permissions (subject to umask) like a plain open would.
   const mode_t mask = ::umask(0);
   ::umask(mask);
-  ::fchmod(guard.fd, 0666 & ~mask);
+  if (::fchmod(guard.fd, 0666 & ~mask) != 0) fail(path, "cannot set permissions of temporary file " + templ, errno);
 
   const char* p = bytes.data();
   size_t left = bytes.size();
@@ -65,6 +68,7 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     p += n;
     left -= static_cast<size_t>(n);
   }
+  fault_point("temporary file written");
   if (::fsync(guard.fd) != 0) fail(path, "fsync of temporary file " + guard.temp_path + " failed", errno);
   const int fd = guard.fd;
   guard.fd = -1;
@@ -74,12 +78,9 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
     fail(path, "cannot rename temporary file " + guard.temp_path + " into place", errno);
   guard.temp_path.clear();  // now owned by `path`
 
-  // Persist the rename itself; failure here cannot lose data already visible, so it is not fatal.
-  const int dir_fd = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir_fd >= 0) {
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  fault_point("file renamed into place");
+  // Persist the rename itself: until the directory is synced, a power loss may undo it.
+  fsync_directory(parent_dir(path));
 }
 
 namespace {
