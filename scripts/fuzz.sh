@@ -45,15 +45,18 @@ for target in "${targets[@]}"; do
     -artifact_prefix="$findings/" "${extra[@]}" "$corpus" "$root/fuzz/corpus/${target#fuzz_}" >"$log" 2>&1 || rc=$?
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  new=$(($(find "$findings" -type f | wc -l) - before))
-  if [ "$rc" -ne 0 ] || [ "$new" -ne 0 ]; then
+  after=$(find "$findings" -type f | wc -l)
+  found=$((after - before))
+  if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
     failed=1
-    echo "$target: FINDING (exit $rc, $new new input(s) in $findings):"
+    [ "$found" -eq 0 ] && found=1  # libFuzzer failed without saving an input
+    echo "$target: FINDING (exit $rc; inputs in $findings):"
     grep -E 'ERROR: |FINDING: |runtime error: |SUMMARY: ' "$log" | head -5 | sed 's/^/  /'
   fi
   [ -n "$done_line" ] && echo "  $done_line"
-  summary+=("$(printf '%-28s %12s executions  %3s finding(s)  corpus %s inputs' "$target" "${execs:-?}" \
-    "$([ "$rc" -ne 0 ] && echo $((new > 0 ? new : 1)) || echo 0)" "$(find "$corpus" -type f | wc -l)")")
+  inputs=$(find "$corpus" -type f | wc -l)
+  summary+=("$(printf '%-28s %12s executions  %s finding(s)  corpus of %s inputs' "$target" "${execs:-?}" "$found" \
+    "$inputs")")
 done
 echo "== fuzz.sh: ${seconds}s per target"
 printf '%s\n' "${summary[@]}"

@@ -144,7 +144,8 @@ Tensor Sequential::forward(const Tensor& x) {
   for (size_t i = 0; i < layers.size(); ++i) {
     const auto& [name, layer] = layers[i];
     BatchNorm2d* fused = fusable_bn_relu(i);
-    auto run = [&] { return fused ? fused->forward_relu(h) : layer->forward(h); };
+    Module* module = layer.get();  // a structured binding is not capturable in C++17 or clang 14
+    auto run = [&] { return fused ? fused->forward_relu(h) : module->forward(h); };
     if (!profiler::enabled()) {
       h = run();
     } else {
