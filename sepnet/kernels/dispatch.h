@@ -37,7 +37,9 @@ template <class Entry, std::size_t N>
 constexpr bool one_row_per_isa(const Variant<Entry> (&table)[N]) {
   if (N != 3) return false;
   for (std::size_t i = 0; i < N; ++i)
-    if (static_cast<std::size_t>(table[i].isa) != i || table[i].entry == nullptr) return false;
+    // (Only the order: whether an extern Entry's address is null is not a constant expression
+    // under -fsanitize=undefined, and the address of an object is never null.)
+    if (static_cast<std::size_t>(table[i].isa) != i) return false;
   return true;
 }
 
