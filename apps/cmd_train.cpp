@@ -67,11 +67,7 @@ void run(TrainOptions o, const CLI::App& cmd) {
   // Everything that can be refused without the data is refused before it is read.
   train::validate_config(c);
   if (resumed && resumed->epoch >= c.epochs) train::checkpoint_to_resume(c);  // throws "nothing left to train"
-  std::error_code ec;
-  const bool continues_here = resumed && std::filesystem::equivalent(resumed->run_dir, o.out, ec);
-  if (leader && !continues_here && !o.overwrite && train::holds_run(o.out))
-    throw std::runtime_error(o.out + ": holds another run; pass --overwrite to replace it, or --resume " + o.out +
-                             " to continue it");
+  if (leader) train::check_run_directory_free(o.out, o.overwrite, resumed ? &*resumed : nullptr);
 
   if (leader)
     fmt::print("sepnet train: model {}{}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "

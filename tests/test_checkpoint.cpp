@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "quadrant_data.h"
 #include "temp_dir.h"
 #include "sepnet/core/autograd.h"
 #include "sepnet/core/checkpoint.h"
@@ -73,20 +74,7 @@ TEST_CASE("mismatched and corrupt checkpoints are rejected clearly", "[checkpoin
 
 TEST_CASE("resuming continues exactly where an uninterrupted run would be", "[checkpoint][train]") {
   TempDir dir;
-  // Tiny synthetic MNIST-shaped data: the class is the brightest quadrant.
-  Rng rng(3);
-  MnistSplit split;
-  split.images = {240, 28, 28, std::vector<uint8_t>(240 * 784)};
-  for (int i = 0; i < 240; ++i) {
-    const int cls = i % 4;
-    for (int p = 0; p < 784; ++p) {
-      const int quadrant = (p / 28 >= 14) * 2 + (p % 28 >= 14);
-      split.images.pixels[static_cast<size_t>(i * 784 + p)] =
-          static_cast<uint8_t>(rng.uniform(0, 60) + (quadrant == cls ? 150 : 0));
-    }
-    split.labels.labels.push_back(static_cast<uint8_t>(cls));
-  }
-  const auto data = data::to_dataset(split);
+  const auto data = sepnet::testing::quadrants(240, 3);  // the class is the brightest quadrant
 
   train::RunConfig c = train::config_from_recipe(*train::find_recipe("standard"));
   c.model.name = "dwsep";

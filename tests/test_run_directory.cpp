@@ -36,6 +36,15 @@ train::RunConfig small_run(const fs::path& out, int epochs) {
   return c;
 }
 
+// A freshly initialized cnn and the metadata a checkpoint of it at epoch 1 carries.
+std::unique_ptr<nn::Module> cnn_at_epoch_1(Metadata& meta) {
+  Rng rng(1);
+  const models::ModelSpec spec = models::resolve_spec({.name = "cnn"});
+  meta = models::spec_metadata(spec);
+  meta["epoch"] = "1";
+  return models::build_model(spec, rng);
+}
+
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -159,11 +168,8 @@ TEST_CASE("divergence stops training and keeps the last good epoch", "[run_direc
 
 TEST_CASE("checkpoints with non-finite values or out-of-range numbers are refused by name", "[run_directory][checkpoint]") {
   TempDir dir;
-  Rng rng(1);
-  const models::ModelSpec spec = models::resolve_spec({.name = "cnn"});
-  auto model = models::build_model(spec, rng);
-  Metadata meta = models::spec_metadata(spec);
-  meta["epoch"] = "1";
+  Metadata meta;
+  auto model = cnn_at_epoch_1(meta);
 
   auto [name, weight] = model->state_dict()[2];
   weight.data()[3] = std::nanf("");
@@ -186,11 +192,8 @@ TEST_CASE("checkpoints with non-finite values or out-of-range numbers are refuse
 
 TEST_CASE("a checkpoint's metadata cannot make sepnet allocate more than the file can hold", "[run_directory][checkpoint]") {
   TempDir dir;
-  Rng rng(1);
-  const models::ModelSpec spec = models::resolve_spec({.name = "cnn"});
-  auto model = models::build_model(spec, rng);
-  Metadata meta = models::spec_metadata(spec);
-  meta["epoch"] = "1";
+  Metadata meta;
+  auto model = cnn_at_epoch_1(meta);
   save_model(dir.file("cnn.safetensors"), *model, meta);
   // The same 180 KB file claiming a MobileNet with 2^20 classes (a 4 GiB classifier).
   meta = models::spec_metadata(models::resolve_spec({.name = "mobilenet", .num_classes = 1 << 20}));

@@ -97,6 +97,14 @@ bool holds_run(const std::string& dir) {
   return false;
 }
 
+void check_run_directory_free(const std::string& dir, bool overwrite, const SavedCheckpoint* resumed) {
+  std::error_code ec;
+  const bool continues_here = resumed != nullptr && fs::equivalent(resumed->run_dir, dir, ec);
+  if (!overwrite && !continues_here && holds_run(dir))
+    throw std::runtime_error(dir + ": holds another run; pass --overwrite to replace it (the old run stays until "
+                                   "the new one publishes its first epoch), or --resume " + dir + " to continue it");
+}
+
 SavedCheckpoint find_checkpoint(const std::string& path) {
   const fs::path p = path;
   std::error_code ec;
@@ -152,13 +160,9 @@ RunDirectory::RunDirectory(const std::string& dir, bool overwrite, const SavedCh
   if (!fs::is_directory(dir, ec)) throw std::runtime_error(dir + ": exists and is not a directory");
   lock_ = DirectoryLock(dir);
 
+  check_run_directory_free(dir, overwrite, resumed);
   const bool continues_here = resumed != nullptr && fs::equivalent(resumed->run_dir, dir, ec);
-  if (holds_run(dir) && !continues_here) {
-    if (!overwrite)
-      throw std::runtime_error(dir + ": holds another run; pass --overwrite to replace it (the old run stays until "
-                                     "the new one publishes its first epoch), or --resume " + dir + " to continue it");
-    replace_foreign_ = true;
-  }
+  replace_foreign_ = !continues_here && holds_run(dir);
   if (resumed != nullptr) metrics_lines_ = resumed->metrics_lines;
   remove_leftovers(resumed != nullptr && continues_here ? resumed->dir : std::string());
   if (!replace_foreign_) ensure_published_names();

@@ -39,6 +39,10 @@ SavedCheckpoint find_checkpoint(const std::string& path);
 // Whether `dir` holds a run's files (checkpoints, metrics, or the published names).
 bool holds_run(const std::string& dir);
 
+// Throws unless a run may be written into `dir`: it holds no other run, or `overwrite`, or the
+// run continues `resumed`, a checkpoint of this same directory.
+void check_run_directory_free(const std::string& dir, bool overwrite, const SavedCheckpoint* resumed);
+
 class RunDirectory {
  public:
   // Opens `dir` for writing a run, creating it if needed. A directory that holds another run is
