@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages sepnet needs. Idempotent: skips what is present.
-# Usage: scripts/install-deps.sh [--baselines]   (--baselines adds OpenBLAS, BLIS, oneDNN, XNNPACK, PyTorch)
+# Usage: scripts/install-deps.sh [--baselines]   (--baselines adds OpenBLAS, BLIS, oneDNN, XNNPACK)
 set -euo pipefail
 
 core_pkgs=(build-essential cmake ninja-build pkg-config git
   libxsimd-dev catch2 libbenchmark-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   zlib1g-dev libcpuinfo-dev ca-certificates python3 binutils qemu-user
-  clang-14 libclang-rt-14-dev libomp-14-dev libopenmpi-dev openmpi-bin)
-baseline_pkgs=(libopenblas-dev libblis-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev python3-torch python3-numpy)
+  clang-14 libclang-rt-14-dev libomp-14-dev libopenmpi-dev openmpi-bin
+  libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx libonnx-testdata
+  python3-torch python3-numpy dataset-fashion-mnist)
+baseline_pkgs=(libopenblas-dev libblis-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)
 
 want=("${core_pkgs[@]}")
 for arg in "$@"; do
