@@ -3,12 +3,15 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <chrono>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
+#include "sepnet/kernels/cache_info.h"
 #include "sepnet/kernels/isa.h"
 #include "sepnet/kernels/machine_probe_internal.h"
 
@@ -100,6 +103,61 @@ double bandwidth_gbs_uncached(int threads) {
   return best;
 }
 
+// Triad bandwidth of `threads` threads, each repeating a[i] = b[i] + s·c[i] over its own three
+// arrays that together take `set_bytes`; the best of a few trials. Buffers are allocated and
+// first touched by the thread that uses them, outside the timed passes; threads meet at
+// barriers inside one parallel region, so no fork/join lands in a timed trial.
+double resident_triad_gbs(int threads, long set_bytes) {
+  constexpr long kLane = 16;  // floats per 64-byte line
+  const long elements = std::max(kLane, set_bytes / 12 / kLane * kLane);
+  // ~256 MiB per thread per trial: 1-10 ms from L1..L3, long against barrier skew.
+  const long passes = std::max(1L, (256L << 20) / (12 * elements));
+  constexpr int kTrials = 5;
+  const auto triad = variant_for(kVariants, best_supported_isa()).entry->triad;
+  // Arrays one line apart modulo 4 KiB, so a's stores do not alias b's and c's loads.
+  const long stride = elements + kLane;
+  double best = 0.0;
+  Clock::time_point start;
+  bool stores_seen = true;
+#pragma omp parallel num_threads(threads) reduction(&& : stores_seen)
+  {
+    std::vector<float> buffer(static_cast<size_t>(3 * stride + kLane));
+    float* base = buffer.data();
+    base += (kLane - (reinterpret_cast<std::uintptr_t>(base) / sizeof(float)) % kLane) % kLane;
+    float *a = base, *b = base + stride, *c = base + 2 * stride;
+    for (long i = 0; i < elements; ++i) {
+      a[i] = 0.0f;
+      b[i] = 1.0f;
+      c[i] = 2.0f;
+    }
+    for (int trial = -1; trial < kTrials; ++trial) {  // trial -1: untimed warm-up
+#pragma omp barrier
+#pragma omp single
+      start = Clock::now();
+      for (long p = 0; p < passes; ++p) triad(a, b, c, 0.5f, elements);
+#pragma omp barrier
+#pragma omp master
+      {
+        const double elapsed = seconds_since(start);
+        if (trial >= 0) best = std::max(best, 12.0 * elements * passes * threads / elapsed * 1e-9);
+      }
+    }
+    stores_seen = a[elements - 1] == 2.0f;  // 1 + 0.5·2: keeps the stores observable
+  }
+  if (!stores_seen) std::abort();
+  return best;
+}
+
+LevelBandwidths level_bandwidths_uncached(int threads) {
+  const CacheSizes& caches = cache_sizes();
+  LevelBandwidths bw;
+  bw.dram = measure_memory_bandwidth_gbs(threads);
+  bw.l3 = std::max(bw.dram, resident_triad_gbs(threads, caches.l3 / 2 / threads));
+  bw.l2 = std::max(bw.l3, resident_triad_gbs(threads, caches.l2 / 2));
+  bw.l1 = std::max(bw.l2, resident_triad_gbs(threads, caches.l1d / 2));
+  return bw;
+}
+
 template <class F>
 double cached(std::map<int, double>& cache, std::mutex& mutex, int threads, F&& measure) {
   threads = std::max(threads, 1);
@@ -123,6 +181,21 @@ double measure_memory_bandwidth_gbs(int threads) {
   static std::map<int, double> cache;
   static std::mutex mutex;
   return cached(cache, mutex, threads, bandwidth_gbs_uncached);
+}
+
+LevelBandwidths measure_level_bandwidths_gbs(int threads) {
+  threads = std::max(threads, 1);
+  static std::map<int, LevelBandwidths> cache;
+  static std::mutex mutex;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(threads);
+    if (it != cache.end()) return it->second;
+  }
+  // Measured outside the lock: measure_memory_bandwidth_gbs takes its own.
+  const LevelBandwidths bw = level_bandwidths_uncached(threads);
+  std::lock_guard<std::mutex> lock(mutex);
+  return cache.emplace(threads, bw).first->second;
 }
 
 }  // namespace sepnet::kernels
