@@ -110,9 +110,10 @@ double bandwidth_gbs_uncached(int threads) {
 double resident_triad_gbs(int threads, long set_bytes) {
   constexpr long kLane = 16;  // floats per 64-byte line
   const long elements = std::max(kLane, set_bytes / 12 / kLane * kLane);
-  // ~256 MiB per thread per trial: 1-10 ms from L1..L3, long against barrier skew.
-  const long passes = std::max(1L, (256L << 20) / (12 * elements));
-  constexpr int kTrials = 5;
+  // ~32 MiB per thread per trial (0.1-1 ms from L1..L3): short enough that some trials run
+  // without a context switch on a busy machine, long against barrier skew; the best of many.
+  const long passes = std::max(1L, (32L << 20) / (12 * elements));
+  constexpr int kTrials = 20;
   const auto triad = variant_for(kVariants, best_supported_isa()).entry->triad;
   // Arrays one line apart modulo 4 KiB, so a's stores do not alias b's and c's loads.
   const long stride = elements + kLane;
