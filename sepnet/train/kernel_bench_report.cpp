@@ -24,7 +24,8 @@ const std::vector<std::string>& column_names() {
                                               "GB/s",   "% peak", "level",   "bound",   "% roofline"};
   return names;
 }
-constexpr size_t kTextColumns = 4;  // family, kernel, shape, variant are left-aligned; the rest right-aligned
+// Text columns (family, kernel, shape, variant, level, bound) are left-aligned; numbers right-aligned.
+bool is_text_column(size_t j) { return j < 4 || column_names()[j] == "level" || column_names()[j] == "bound"; }
 
 std::vector<std::string> cells(const KernelResult& r) {
   const bool has_flops = r.flops > 0;
@@ -115,7 +116,7 @@ std::string format_table(const std::vector<KernelResult>& results, const Machine
     std::string line;
     for (size_t j = 0; j < rows[i].size(); ++j) {
       if (j) line += "  ";
-      line += pad(rows[i][j], widths[j], j < kTextColumns);
+      line += pad(rows[i][j], widths[j], is_text_column(j));
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
@@ -130,7 +131,7 @@ std::string format_markdown(const std::vector<KernelResult>& results, const Mach
   out += "\n|";
   for (const auto& name : names) out += " " + name + " |";
   out += "\n|";
-  for (size_t j = 0; j < names.size(); ++j) out += j < kTextColumns ? " --- |" : " ---: |";
+  for (size_t j = 0; j < names.size(); ++j) out += is_text_column(j) ? " --- |" : " ---: |";
   out += "\n";
   for (const auto& r : results) {
     out += "|";
