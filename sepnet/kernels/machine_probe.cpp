@@ -42,8 +42,12 @@ double run_fma_loop(long iterations, float* sink) {
 }
 
 double peak_gflops_uncached(int threads) {
-  constexpr long kIterations = 2'000'000;  // ~10-20 ms per trial on a 3+ GHz core
-  constexpr int kTrials = 5;
+  // ~1-2 ms per trial on a 3+ GHz core, the best of many: on a busy machine a 10-20 ms trial
+  // nearly always includes a context switch, and a peak measured low puts compute-bound kernels
+  // above 100 % of the roofline.
+  constexpr long kIterations = 200'000;
+  constexpr long kWarmupIterations = 16'000'000;
+  constexpr int kTrials = 20;
   // Untimed warm-up, long enough (~8 trials) for the OS to move a freshly woken second thread
   // off the first one's core: Linux first places it there, and 4 ms trials right after a
   // 1-thread probe measured 2 threads at 1 core's peak (258 vs 520 GFLOP/s, Zen 4/5).
@@ -52,7 +56,7 @@ double peak_gflops_uncached(int threads) {
 #pragma omp parallel num_threads(threads) reduction(+ : sink)
     {
       float local = 0.0f;
-      run_fma_loop(8 * kIterations, &local);
+      run_fma_loop(kWarmupIterations, &local);
       sink += local;
     }
     if (sink == 12345.0f) std::abort();
