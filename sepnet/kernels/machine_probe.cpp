@@ -3,8 +3,8 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -48,7 +48,7 @@ double peak_gflops_uncached(int threads) {
   constexpr long kIterations = 200'000;
   constexpr long kWarmupIterations = 16'000'000;
   constexpr int kTrials = 20;
-  // Untimed warm-up, long enough (~8 trials) for the OS to move a freshly woken second thread
+  // Untimed warm-up, long enough (~20-40 ms) for the OS to move a freshly woken second thread
   // off the first one's core: Linux first places it there, and 4 ms trials right after a
   // 1-thread probe measured 2 threads at 1 core's peak (258 vs 520 GFLOP/s, Zen 4/5).
   {
@@ -108,7 +108,7 @@ double bandwidth_gbs_uncached(int threads) {
 }
 
 // Triad bandwidth of `threads` threads, each repeating a[i] = b[i] + s·c[i] over its own three
-// arrays that together take `set_bytes`; the best of a few trials. Buffers are allocated and
+// arrays that together take `set_bytes`; the best of kTrials trials. Buffers are allocated and
 // first touched by the thread that uses them, outside the timed passes; threads meet at
 // barriers inside one parallel region, so no fork/join lands in a timed trial.
 double resident_triad_gbs(int threads, long set_bytes) {
@@ -119,7 +119,8 @@ double resident_triad_gbs(int threads, long set_bytes) {
   const long passes = std::max(1L, (32L << 20) / (12 * elements));
   constexpr int kTrials = 20;
   const auto triad = variant_for(kVariants, best_supported_isa()).entry->triad;
-  // Arrays one line apart modulo 4 KiB, so a's stores do not alias b's and c's loads.
+  // An extra line between the arrays: page-multiple arrays back to back would put a[i], b[i]
+  // and c[i] at the same 4 KiB offset, and the stores would falsely alias the loads.
   const long stride = elements + kLane;
   double best = 0.0;
   Clock::time_point start;
