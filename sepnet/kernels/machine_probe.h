@@ -13,9 +13,10 @@ namespace sepnet::kernels {
 // the FMA pipes, on the best ISA path this CPU supports (ignores SEPNET_ISA / ScopedIsa).
 double measure_peak_gflops(int threads);
 
-// Best-of-a-few-trials STREAM-triad bandwidth in GB/s (1e9 bytes/s; counts the bytes of
-// a[i] = b[i] + s·c[i]: two loads and one store per element, write-allocate not counted)
-// over arrays far larger than the last-level cache, with `threads` OpenMP threads.
+// STREAM-triad bandwidth in GB/s (1e9 bytes/s; counts the bytes of a[i] = b[i] + s·c[i]:
+// two loads and one store per element, write-allocate not counted) over arrays far larger
+// than the last-level cache, with `threads` OpenMP threads; the best 12 MiB block of a few
+// passes.
 double measure_memory_bandwidth_gbs(int threads);
 
 // Triad bandwidth (GB/s, counted as above) of each memory level, all `threads` together. Each
