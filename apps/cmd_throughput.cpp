@@ -56,7 +56,7 @@ void register_throughput(CLI::App& app) {
                kernels::isa_name(kernels::active_isa()));
     if (o->profile)
       fmt::print("\nper-layer profile (mean per batch over warm-up and timed batches):\n{}",
-                 profiler::report_markdown(profiler::snapshot(), r.batches + o->run.warmup));
+                 profiler::report_markdown(profiler::snapshot(), r.batches + o->run.warmup, kernels::measure_roofline_machine(threads)));
   });
 }
 

@@ -95,7 +95,8 @@ void run(TrainOptions o, const CLI::App& cmd) {
   if (!leader) return;
   if (o.profile) {
     const int64_t steps = (train_data.size() + c.batch - 1) / c.batch * static_cast<int64_t>(result.epochs.size());
-    const std::string table = profiler::report_markdown(profiler::snapshot(), steps);
+    const std::string table = profiler::report_markdown(profiler::snapshot(), steps,
+                                                          kernels::measure_roofline_machine(kernels::available_threads()));
     fmt::print("\nper-layer profile ({} training steps of batch {}; forward and backward wall time per step):\n{}", steps,
                c.batch, table);
     write_file_atomically((std::filesystem::path(o.out) / "profile.md").string(), table);

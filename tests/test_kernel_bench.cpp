@@ -196,36 +196,58 @@ TEST_CASE("kernel_bench: cases name the variant their family's table selects", "
     CHECK(c.variant() == variant_for(gemm_variants(), Isa::scalar).name);
 }
 
-TEST_CASE("kernel_bench: derived columns follow the roofline definition", "[kernel_bench]") {
+namespace {
+// Peak 100 GFLOP/s; L1 400, L2 200, L3 20, DRAM 10 GB/s; 32 KiB L1d, 512 KiB L2, 32 MiB L3; one thread.
+bench::MachineInfo synthetic_machine() {
   bench::MachineInfo m;
-  m.peak_gflops = 100;
-  m.bandwidth_gbs = 10;
-  bench::KernelCase compute{"gemm", "sgemm NN", "x", 2e9, 1e8, false, {}, {}};  // 20 flop/byte: compute bound
+  m.cpu_model = "test CPU";
+  m.isa = "scalar";
+  m.roofline.threads = 1;
+  m.roofline.peak_gflops = 100;
+  m.roofline.bandwidth_gbs = {400, 200, 20, 10};
+  m.roofline.caches = {32 * 1024, 512 * 1024, 32 * 1024 * 1024};
+  return m;
+}
+}  // namespace
+
+TEST_CASE("kernel_bench: derived columns follow the per-level roofline", "[kernel_bench]") {
+  const bench::MachineInfo m = synthetic_machine();
+  bench::KernelCase compute{"gemm", "sgemm NN", "x", 2e9, 1e8, false, {}, {}};  // 20 flop/byte from DRAM: compute bound
   auto r = bench::make_result(compute, 0.04, m);                            // 50 GFLOP/s
   CHECK(r.median_us == Approx(40000));
   CHECK(r.gflops == Approx(50));
   CHECK(r.gbs == Approx(2.5));
   CHECK(r.pct_peak == Approx(50));
+  CHECK(r.level == "DRAM");
+  CHECK(r.bound == "compute");
   CHECK(r.pct_roofline == Approx(50));
 
   bench::KernelCase memory{"relu", "forward", "x", 1e8, 8e8, false, {}, {}};  // 0.125 flop/byte: roof 1.25 GFLOP/s
   r = bench::make_result(memory, 0.1, m);                                 // 1 GFLOP/s, 8 GB/s
   CHECK(r.pct_peak == Approx(1));
+  CHECK(r.level == "DRAM");
+  CHECK(r.bound == "DRAM bw");
   CHECK(r.pct_roofline == Approx(80));
 
+  // The same kernel on 256 KiB stays in L2 between calls: its roof is L2's 200 GB/s × 0.125,
+  // so 100 GB/s (12.5 GFLOP/s) is 50 %, not the 1000 % a DRAM roof would claim.
+  bench::KernelCase cached{"relu", "forward", "x", 32768, 262144, false, {}, {}};
+  r = bench::make_result(cached, 262144 / 100e9, m);
+  CHECK(r.gbs == Approx(100));
+  CHECK(r.level == "L2");
+  CHECK(r.bound == "L2 bw");
+  CHECK(r.pct_roofline == Approx(50));
+
   bench::KernelCase copy{"im2col", "im2col", "x", 0, 5e8, false, {}, {}};
-  r = bench::make_result(copy, 0.1, m);  // 5 GB/s of 10
+  r = bench::make_result(copy, 0.1, m);  // 5 GB/s of DRAM's 10
   CHECK(r.pct_peak == 0);
+  CHECK(r.level == "DRAM");
+  CHECK(r.bound == "DRAM bw");
   CHECK(r.pct_roofline == Approx(50));
 }
 
 TEST_CASE("kernel_bench: quick set runs, times are positive, reports are well formed", "[kernel_bench]") {
-  bench::MachineInfo m;
-  m.cpu_model = "test CPU";
-  m.isa = "scalar";
-  m.threads = 1;
-  m.peak_gflops = 100;
-  m.bandwidth_gbs = 10;
+  const bench::MachineInfo m = synthetic_machine();
   bench::BenchOptions options;
   options.min_time_s = 1e-4;
   options.min_batches = 5;
@@ -252,12 +274,20 @@ TEST_CASE("kernel_bench: quick set runs, times are positive, reports are well fo
     CHECK(r.gbs > 0);
     CHECK(std::isfinite(r.pct_roofline));
     CHECK(r.pct_roofline > 0);
+    // Placed on the level that holds the case's bytes (the percent itself is a timing).
+    const auto level = kernels::level_holding(cases[i].bytes, 1, m.roofline.caches);
+    CHECK(r.level == kernels::level_name(level));
+    CHECK((r.bound == "compute" || r.bound == r.level + " bw"));
   }
 
   const std::string table = bench::format_table(results, m);
   CHECK(table.find("CPU: test CPU") != std::string::npos);
   CHECK(table.find("ISA path: scalar") != std::string::npos);
   CHECK(table.find("% roofline") != std::string::npos);
+  CHECK(table.find("  level  ") != std::string::npos);
+  CHECK(table.find("  bound  ") != std::string::npos);
+  CHECK(table.find("caches: L1d 32 KiB, L2 512 KiB per core; L3 32 MiB shared") != std::string::npos);
+  CHECK(table.find("L1 400.0, L2 200.0, L3 20.0, DRAM 10.0 GB/s") != std::string::npos);
 
   TempDir dir;
   const auto paths = bench::write_reports((dir.path / "nested").string(), results, m);
@@ -278,11 +308,13 @@ TEST_CASE("kernel_bench: quick set runs, times are positive, reports are well fo
   for (std::string line; std::getline(lines, line);) rows.push_back(line);
   REQUIRE(rows.size() == results.size() + 1);
   const auto header = split_csv_line(rows[0]);
-  REQUIRE(header.size() == 13);
+  REQUIRE(header.size() == 15);
   CHECK(header[0] == "family");
   CHECK(header[3] == "time_us");
   CHECK(header[7] == "pct_roofline");
   CHECK(header[12] == "variant");
+  CHECK(header[13] == "level");
+  CHECK(header[14] == "bound");
   for (size_t i = 1; i < rows.size(); ++i) {
     const auto fields = split_csv_line(rows[i]);
     INFO(rows[i]);
@@ -295,5 +327,7 @@ TEST_CASE("kernel_bench: quick set runs, times are positive, reports are well fo
     CHECK(std::stod(fields[8]) == results[i - 1].flops);
     CHECK(std::stod(fields[9]) == results[i - 1].bytes);
     CHECK(fields[12] == results[i - 1].variant);
+    CHECK(fields[13] == results[i - 1].level);
+    CHECK(fields[14] == results[i - 1].bound);
   }
 }

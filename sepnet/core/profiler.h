@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sepnet/kernels/roofline.h"
+
 namespace sepnet::profiler {
 
 bool enabled();
@@ -30,18 +32,25 @@ class Scope {
   bool active_ = false;
 };
 
-void add_forward(int layer, double seconds, int64_t macs);
+// `bytes`: what the call must move at minimum (input + output + parameters), for the roofline.
+void add_forward(int layer, double seconds, int64_t macs, int64_t bytes = 0);
 void add_backward(int layer, double seconds);
 
 struct LayerStats {
   std::string path, description;
   double forward_seconds = 0, backward_seconds = 0;
   int64_t forward_calls = 0, macs = 0;  // MACs of all recorded forward calls
+  int64_t forward_bytes = 0;              // bytes of all recorded forward calls (add_forward)
 };
 std::vector<LayerStats> snapshot();  // in first-seen order
 
 // Markdown table: layer, forward ms, backward ms, share of total, forward and backward GFLOP/s
-// (backward counted as 2× the forward's MACs: input and weight gradients).
-std::string report_markdown(const std::vector<LayerStats>& stats, int64_t steps);
+// (backward counted as 2× the forward's MACs: input and weight gradients), and per direction
+// what bounds one call on `machine`'s roofline and the % of that roof it reached
+// (kernels::place_on_roofline; backward moves 2× the forward's bytes: it reads the output
+// gradient, input and weights and writes the input and weight gradients). A line with the
+// per-level bandwidths comes first.
+std::string report_markdown(const std::vector<LayerStats>& stats, int64_t steps,
+                            const kernels::RooflineMachine& machine);
 
 }  // namespace sepnet::profiler

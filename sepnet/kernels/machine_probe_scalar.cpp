@@ -1,4 +1,4 @@
-// Scalar (baseline x86-64) peak loop, exported as the scalar row of the machine probe's variants.
+// Scalar (baseline x86-64) peak loop and triad, exported as the scalar row of the machine probe's variants.
 #include "sepnet/kernels/machine_probe_internal.h"
 
 namespace sepnet::kernels {
@@ -18,8 +18,13 @@ double fma_loop_scalar(long iterations, float* sink) {
   *sink += total;
   return 2.0 * kAcc * static_cast<double>(iterations);
 }
+
+// The reference triad (the compiler vectorizes it with SSE2).
+void triad_scalar(float* a, const float* b, const float* c, float s, long n) {
+  for (long i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
+}
 }  // namespace
 
-constexpr MachineProbeEntry kProbeScalar{fma_loop_scalar};
+constexpr MachineProbeEntry kProbeScalar{fma_loop_scalar, triad_scalar};
 
 }  // namespace sepnet::kernels

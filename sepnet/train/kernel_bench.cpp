@@ -1,5 +1,5 @@
 // `sepnet bench`, part 2 of 3 (kernel_bench.h): the machine (CPU, ISA, measured peak and
-// bandwidth) and the timing of one case. Case lists: kernel_bench_cases.cpp; reports:
+// per-level bandwidths) and the timing of one case. Case lists: kernel_bench_cases.cpp; reports:
 // kernel_bench_report.cpp.
 #include "sepnet/train/kernel_bench.h"
 
@@ -41,9 +41,7 @@ MachineInfo probe_machine() {
   m.isa = kernels::isa_name(kernels::active_isa());
   if (kernels::active_isa() != kernels::best_supported_isa())
     m.isa += fmt::format(" (forced; best supported: {})", kernels::isa_name(kernels::best_supported_isa()));
-  m.threads = kernels::available_threads();
-  m.peak_gflops = kernels::measure_peak_gflops(m.threads);
-  m.bandwidth_gbs = kernels::measure_memory_bandwidth_gbs(m.threads);
+  m.roofline = kernels::measure_roofline_machine(kernels::available_threads());
   return m;
 }
 
@@ -59,14 +57,14 @@ KernelResult make_result(const KernelCase& c, double seconds, const MachineInfo&
   r.median_us = seconds * 1e6;
   r.gflops = c.flops / seconds * 1e-9;
   r.gbs = c.bytes / seconds * 1e-9;
-  r.pct_peak = machine.peak_gflops > 0 ? r.gflops / machine.peak_gflops * 100.0 : 0.0;
-  if (c.flops > 0) {
-    const double roof = std::min(machine.peak_gflops, machine.bandwidth_gbs * c.flops / c.bytes);
-    r.pct_roofline = roof > 0 ? r.gflops / roof * 100.0 : 0.0;
-  } else {
-    // Zero arithmetic intensity: the roof is the bandwidth itself (the limit of the formula above).
-    r.pct_roofline = machine.bandwidth_gbs > 0 ? r.gbs / machine.bandwidth_gbs * 100.0 : 0.0;
-  }
+  const double peak = machine.roofline.peak_gflops;
+  r.pct_peak = peak > 0 ? r.gflops / peak * 100.0 : 0.0;
+  // The bench calls a case over and over on the same buffers: its working set stays in the
+  // smallest level that holds it, and that level's bandwidth is the roof.
+  const kernels::RooflinePoint point = kernels::place_on_roofline(machine.roofline, c.flops, c.bytes, seconds);
+  r.level = kernels::level_name(point.level);
+  r.bound = point.bound();
+  r.pct_roofline = point.percent;
   return r;
 }
 

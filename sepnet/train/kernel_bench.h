@@ -1,6 +1,7 @@
 // Kernel profile behind `sepnet bench`: every kernel family on this machine, timed on fixed
 // shapes (MNIST training, MobileNet v1, square GEMMs) and set against the machine's measured
-// FP32 peak and memory bandwidth (roofline).
+// FP32 peak and the measured bandwidth of the memory level that holds the case's working set
+// (kernels/roofline.h).
 //
 // The cases are data: each names its family/kernel/shape, carries its FLOP count and the bytes
 // that must move at minimum (inputs + outputs + weights; an accumulated buffer is read and
@@ -14,6 +15,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "sepnet/kernels/roofline.h"
 
 namespace sepnet::bench {
 
@@ -42,16 +45,15 @@ std::vector<KernelCase> filter_cases(const std::vector<KernelCase>& cases, const
 struct MachineInfo {
   std::string cpu_model;
   std::string isa;  // kernels::isa_name(kernels::active_isa())
-  int threads = 1;
-  double peak_gflops = 0;
-  double bandwidth_gbs = 0;
+  kernels::RooflineMachine roofline;  // threads, measured peak and per-level bandwidths, cache sizes
   double load_average = -1;  // 1-minute load average before the run (/proc/loadavg); < 0 if unknown
   int logical_cpus = 0;
 };
 
 // CPU model name from /proc/cpuinfo ("unknown CPU" if it cannot be read).
 std::string cpu_model_name();
-// The machine as kernels will run now: active ISA, available threads, measured peak/bandwidth.
+// The machine as kernels will run now: active ISA, available threads, measured peak, cache
+// sizes and per-level bandwidths.
 MachineInfo probe_machine();
 
 struct BenchOptions {
@@ -67,11 +69,16 @@ struct KernelResult {
   long calls_per_batch = 0;
   int batches = 0;
   double gflops = 0, gbs = 0;
-  double pct_peak = 0;      // achieved FLOP/s / peak FLOP/s
-  double pct_roofline = 0;  // achieved FLOP/s / min(peak, bandwidth · flops/bytes); for 0-flop kernels GB/s / bandwidth
+  double pct_peak = 0;  // achieved FLOP/s / peak FLOP/s
+  // The roofline of the level holding `bytes` (kernels::place_on_roofline): that level's name,
+  // what bounds the roof ("compute" or "L2 bw"), and achieved FLOP/s / min(peak, bandwidth ·
+  // flops/bytes); for 0-flop kernels GB/s / bandwidth.
+  std::string level, bound;
+  double pct_roofline = 0;
 };
 
-// Derived columns (GFLOP/s, GB/s, % peak, % roofline) of a case that took `seconds` per call.
+// Derived columns (GFLOP/s, GB/s, % peak, level, bound, % roofline) of a case that took
+// `seconds` per call.
 KernelResult make_result(const KernelCase& c, double seconds, const MachineInfo& machine);
 // Warms up, picks calls per batch so a batch lasts about min_time/min_batches, then times
 // batches until both min_time and min_batches are reached; reports the median.
@@ -81,7 +88,7 @@ std::vector<KernelResult> run_cases(
     const std::vector<KernelCase>& cases, const BenchOptions& options, const MachineInfo& machine,
     const std::function<void(size_t, size_t, const KernelCase&)>& progress = {});
 
-// Header lines (CPU, ISA, threads, peak, bandwidth), one string each, no newline.
+// Header lines (CPU, ISA, threads, peak, cache sizes, per-level bandwidths), one string each, no newline.
 std::vector<std::string> header_lines(const MachineInfo& machine);
 // Aligned plain-text table (with the header lines above it).
 std::string format_table(const std::vector<KernelResult>& results, const MachineInfo& machine);

@@ -21,10 +21,11 @@ std::string format_number(double x) {
 
 const std::vector<std::string>& column_names() {
   static const std::vector<std::string> names{"family", "kernel", "shape", "variant", "time µs", "GFLOP/s",
-                                              "GB/s",   "% peak", "% roofline"};
+                                              "GB/s",   "% peak", "level",   "bound",   "% roofline"};
   return names;
 }
-constexpr size_t kTextColumns = 4;  // family, kernel, shape, variant are left-aligned; the rest right-aligned
+// Text columns (family, kernel, shape, variant, level, bound) are left-aligned; numbers right-aligned.
+bool is_text_column(size_t j) { return j < 4 || column_names()[j] == "level" || column_names()[j] == "bound"; }
 
 std::vector<std::string> cells(const KernelResult& r) {
   const bool has_flops = r.flops > 0;
@@ -36,6 +37,8 @@ std::vector<std::string> cells(const KernelResult& r) {
           has_flops ? format_number(r.gflops) : "-",
           format_number(r.gbs),
           has_flops ? fmt::format("{:.1f}", r.pct_peak) : "-",
+          r.level,
+          r.bound,
           fmt::format("{:.1f}", r.pct_roofline)};
 }
 
@@ -51,6 +54,12 @@ std::string pad(const std::string& s, size_t width, bool left_align) {
   const size_t w = display_width(s);
   const std::string fill(width > w ? width - w : 0, ' ');
   return left_align ? s + fill : fill + s;
+}
+
+// "48 KiB", "1 MiB".
+std::string format_size(long bytes) {
+  if (bytes >= (1L << 20) && bytes % (1L << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+  return fmt::format("{} KiB", bytes >> 10);
 }
 
 std::string csv_field(const std::string& s) {
@@ -72,13 +81,19 @@ std::vector<std::string> header_lines(const MachineInfo& machine) {
                       ? fmt::format("CPU: {} ({} logical CPUs)", machine.cpu_model, machine.logical_cpus)
                       : fmt::format("CPU: {}", machine.cpu_model));
   lines.push_back(fmt::format("ISA path: {}", machine.isa));
-  lines.push_back(fmt::format("threads: {}", machine.threads));
-  lines.push_back(fmt::format("measured peak: {:.1f} GFLOP/s FP32", machine.peak_gflops));
-  lines.push_back(fmt::format("measured bandwidth: {:.1f} GB/s (STREAM triad)", machine.bandwidth_gbs));
+  const kernels::RooflineMachine& roof = machine.roofline;
+  lines.push_back(fmt::format("threads: {}", roof.threads));
+  lines.push_back(fmt::format("measured peak: {:.1f} GFLOP/s FP32", roof.peak_gflops));
+  lines.push_back(fmt::format("caches: L1d {}, L2 {} per core; L3 {} shared", format_size(roof.caches.l1d),
+                              format_size(roof.caches.l2), format_size(roof.caches.l3)));
+  lines.push_back(fmt::format("measured bandwidth (triad, all threads): L1 {:.1f}, L2 {:.1f}, L3 {:.1f}, DRAM {:.1f} GB/s",
+                              roof.bandwidth_gbs.l1, roof.bandwidth_gbs.l2, roof.bandwidth_gbs.l3,
+                              roof.bandwidth_gbs.dram));
+  lines.push_back("roofline: min(peak, FLOPs/byte × bandwidth of the smallest level holding the case's bytes)");
   if (machine.load_average >= 0) {
     // Other processes on the cores stall every OpenMP barrier for a scheduler slice.
-    const bool busy = machine.threads > 1 && machine.logical_cpus > 0 &&
-                      machine.load_average + machine.threads > machine.logical_cpus + 0.5;
+    const bool busy = roof.threads > 1 && machine.logical_cpus > 0 &&
+                      machine.load_average + roof.threads > machine.logical_cpus + 0.5;
     lines.push_back(fmt::format("load average before the run: {:.2f}{}", machine.load_average,
                                 busy ? " (busy machine: multi-threaded timings are unreliable)" : ""));
   }
@@ -101,7 +116,7 @@ std::string format_table(const std::vector<KernelResult>& results, const Machine
     std::string line;
     for (size_t j = 0; j < rows[i].size(); ++j) {
       if (j) line += "  ";
-      line += pad(rows[i][j], widths[j], j < kTextColumns);
+      line += pad(rows[i][j], widths[j], is_text_column(j));
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
@@ -116,7 +131,7 @@ std::string format_markdown(const std::vector<KernelResult>& results, const Mach
   out += "\n|";
   for (const auto& name : names) out += " " + name + " |";
   out += "\n|";
-  for (size_t j = 0; j < names.size(); ++j) out += j < kTextColumns ? " --- |" : " ---: |";
+  for (size_t j = 0; j < names.size(); ++j) out += is_text_column(j) ? " --- |" : " ---: |";
   out += "\n";
   for (const auto& r : results) {
     out += "|";
@@ -128,11 +143,13 @@ std::string format_markdown(const std::vector<KernelResult>& results, const Mach
 
 std::string format_csv(const std::vector<KernelResult>& results) {
   std::string out =
-      "family,kernel,shape,time_us,gflops,gbs,pct_peak,pct_roofline,flops,bytes,calls_per_batch,batches,variant\n";
+      "family,kernel,shape,time_us,gflops,gbs,pct_peak,pct_roofline,flops,bytes,calls_per_batch,batches,variant,level,"
+      "bound\n";
   for (const auto& r : results)
-    out += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g},{:.0f},{:.0f},{},{},{}\n", csv_field(r.family),
+    out += fmt::format("{},{},{},{:.6g},{:.6g},{:.6g},{:.4g},{:.4g},{:.0f},{:.0f},{},{},{},{},{}\n", csv_field(r.family),
                        csv_field(r.kernel), csv_field(r.shape), r.median_us, r.gflops, r.gbs, r.pct_peak,
-                       r.pct_roofline, r.flops, r.bytes, r.calls_per_batch, r.batches, csv_field(r.variant));
+                       r.pct_roofline, r.flops, r.bytes, r.calls_per_batch, r.batches, csv_field(r.variant),
+                       csv_field(r.level), csv_field(r.bound));
   return out;
 }
 

@@ -151,10 +151,15 @@ Tensor Sequential::forward(const Tensor& x) {
     } else {
       profiler::Scope scope(name, fused ? layer->describe() + "+ReLU" : layer->describe());
       const int64_t macs = layer->children().empty() ? layer->macs(h.shape()) : 0;
+      const int64_t in_numel = h.numel();
       const auto start = std::chrono::steady_clock::now();
       h = run();
-      if (layer->children().empty())
-        profiler::add_forward(scope.id(), std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), macs);
+      if (layer->children().empty()) {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        // Minimum traffic of the call: read input and parameters, write output (FP32).
+        const int64_t bytes = 4 * (in_numel + h.numel() + layer->parameter_count());
+        profiler::add_forward(scope.id(), seconds, macs, bytes);
+      }
     }
     if (fused) ++i;  // the ReLU ran inside the fused op
   }
