@@ -50,6 +50,8 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   if (options_.fold_batch_norm) fold_batch_norm(graph_);
   if (options_.fuse_activations) fuse_activations(graph_);
   validate(graph_);
+  if (graph_.values[graph_.output].is_constant())
+    throw std::invalid_argument("graph output '" + graph_.values[graph_.output].name + "' is a constant, not computed");
   infer_shapes(graph_, 1);  // refuse a graph whose shapes do not fit before the first run
 }
 
@@ -125,7 +127,9 @@ struct Builder {
         break;
       case OpKind::add:
         s.kind = StepKind::add;
-        if (value_shapes[n.inputs[0]] == value_shapes[n.inputs[1]] && can_be_nhwc(n.inputs[0]))
+        // Channels-last only between two activations of one shape (constants are stored NCHW).
+        if (value_shapes[n.inputs[0]] == value_shapes[n.inputs[1]] && can_be_nhwc(n.inputs[0]) &&
+            !g.values[n.inputs[0]].is_constant() && !g.values[n.inputs[1]].is_constant())
           in_layout = out_layout = available(n.inputs[0]);
         break;
       case OpKind::global_average_pool:
