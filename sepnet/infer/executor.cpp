@@ -38,6 +38,7 @@ struct PlanData {
   std::vector<std::shared_ptr<Storage>> arenas;
   std::shared_ptr<Storage> scratch;
   int64_t scratch_floats = 0;
+  std::vector<int32_t> pool_indices;  // the max pool kernel's winner indices (not used further)
   int input_buffer = -1, output_buffer = -1;
   size_t bytes = 0;
 };
@@ -163,6 +164,8 @@ struct Builder {
     (out_layout == Layout::nchw ? in_nchw : in_nhwc)[n.output] = s.output;
     s.scratch_floats = scratch_floats_for(s);
     plan->scratch_floats = std::max(plan->scratch_floats, s.scratch_floats);
+    const int64_t indices = index_scratch_for(s);
+    if (indices > static_cast<int64_t>(plan->pool_indices.size())) plan->pool_indices.resize(indices);
     plan->steps.push_back(std::move(s));
   }
 };
@@ -196,7 +199,7 @@ Tensor Executor::run(const Tensor& input) {
       plan->bytes += static_cast<size_t>(floats) * sizeof(float);
     }
     if (plan->scratch_floats > 0) plan->scratch = make_storage(plan->scratch_floats, false);
-    plan->bytes += static_cast<size_t>(plan->scratch_floats) * sizeof(float);
+    plan->bytes += static_cast<size_t>(plan->scratch_floats) * sizeof(float) + plan->pool_indices.size() * sizeof(int32_t);
     plan->pointers.assign(plan->lives.size(), nullptr);
     for (size_t k = 0; k < arena_buffers.size(); ++k)
       plan->pointers[arena_buffers[k]] = plan->arenas[arenas.arena_of[k]]->data();
@@ -208,7 +211,7 @@ Tensor Executor::run(const Tensor& input) {
   for (const Step& s : p.steps) {
     const float* inputs[kMaxStepInputs] = {};
     for (size_t k = 0; k < s.inputs.size(); ++k) inputs[k] = s.inputs[k] >= 0 ? p.pointers[s.inputs[k]] : s.constants[k];
-    run_step(s, inputs, p.pointers[s.output], scratch);
+    run_step(s, inputs, p.pointers[s.output], scratch, p.pool_indices.data());
   }
   Tensor out = Tensor::empty(p.shapes[p.output_buffer]);
   std::memcpy(out.data(), p.pointers[p.output_buffer], sizeof(float) * out.numel());
