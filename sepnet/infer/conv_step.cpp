@@ -26,16 +26,18 @@ ConvDims dims(const Step& s, const Shape& weight) {
 }
 
 // A 1×1 conv over NHWC pixels is one GEMM [rows × C]·Wᵀ. sgemm has no epilogue hook, so when
-// there are enough rows the GEMM is split into row blocks, one thread each (sgemm runs on the
-// calling thread inside a parallel region), and each block gets its bias and activation while
-// it is still in that core's cache. Few rows (late layers at batch 1): one multi-threaded GEMM,
-// then the epilogue as a separate pass (it is small there).
+// there are many rows and a small weight the GEMM is split into row blocks of about 256 KiB of
+// output, one thread each (sgemm runs on the calling thread inside a parallel region), and each
+// block gets its bias and activation while it is still in that core's cache. Few rows or a large
+// weight (late layers at batch 1, where each block would pack the whole weight again): one
+// multi-threaded GEMM, then the epilogue as a separate pass (small there).
 void pointwise_nhwc(const float* x, const float* w, const float* bias, float* y, long rows, int c, int m,
                     const Epilogue& e) {
-  const long block = std::max(32L, std::min(1024L, (32L << 10) / std::max(m, 1)) / 8 * 8);
+  const long block = std::max(64L, std::min(4096L, (64L << 10) / std::max(m, 1)) / 8 * 8);
   const long blocks = (rows + block - 1) / block;
   const int threads = kernels::available_threads();
-  if (threads > 1 && blocks < 2L * threads) {
+  const bool small_weight = static_cast<long>(c) * m <= (64L << 10);
+  if (!small_weight || blocks < 2L * threads) {
     kernels::sgemm(false, true, static_cast<int>(rows), m, c, 1.0f, x, c, w, c, 0.0f, y, m);
     apply_rows(y, rows, m, bias, e);
     return;
