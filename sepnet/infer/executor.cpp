@@ -83,7 +83,7 @@ struct Builder {
     if (other < 0) throw std::logic_error("executor: value '" + g.values[v].name + "' has no buffer");
     Step s;
     s.kind = layout == Layout::nhwc ? StepKind::to_nhwc : StepKind::to_nchw;
-    s.label = "layout " + g.values[v].name;
+    s.label = (layout == Layout::nhwc ? "to NHWC: " : "to NCHW: ") + g.values[v].name;
     s.in_shape = value_shapes[v];
     s.out_shape = value_shapes[v];
     s.inputs = {other};
