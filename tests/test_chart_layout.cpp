@@ -94,7 +94,7 @@ TEST_CASE("reference labels 0.3 points apart on a 0-100 axis get boxes that do n
 TEST_CASE("the drawn reference labels sit at the laid-out places, a font height apart", "[svg][layout]") {
   const auto chart = chart_with_close_references();
   const std::string svg = sepnet::render_svg(chart);
-  const std::regex label(R"re(<text class="reference-label" x="([0-9.]+)" y="([0-9.]+)"[^>]*font-size="([0-9.]+)"[^>]*>([^<]*)</text>)re");
+  const std::regex label(R"re(<text class="reference-label" x="([0-9.]+)" y="([0-9.]+)" font-size="([0-9.]+)"[^>]*>([^<]*)</text>)re");
   std::vector<double> baselines;
   double font = 0;
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), label); it != std::sregex_iterator(); ++it) {
@@ -111,6 +111,16 @@ TEST_CASE("the drawn reference labels sit at the laid-out places, a font height 
   std::sort(laid_out.begin(), laid_out.end());
   REQUIRE(laid_out.size() == baselines.size());
   for (size_t i = 0; i < laid_out.size(); ++i) CHECK(laid_out[i] == Approx(baselines[i]).margin(0.01));
-  // Labels moved off their lines get a leader line back to them.
-  CHECK(svg.find("stroke-width=\"0.90\"") != std::string::npos);
+  // Each label is joined to its line by a leader line that starts on the line.
+  const std::regex leader(R"re(<line class="reference-leader" x1="[0-9.]+" y1="([0-9.]+)")re");
+  size_t leaders = 0;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), leader); it != std::sregex_iterator(); ++it) {
+    const double y = std::stod((*it)[1]);
+    // A reference line is drawn across the plot from x = 68 at this y.
+    const bool on_a_line = svg.find("x1=\"68.00\" y1=\"" + (*it)[1].str() + "\"") != std::string::npos;
+    INFO("leader from y " << y);
+    CHECK(on_a_line);
+    ++leaders;
+  }
+  CHECK(leaders == 4);
 }

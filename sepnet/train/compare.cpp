@@ -16,7 +16,7 @@ std::string reported_accuracy(const std::string& model, bool batch_norm) {
 
 CompareRow summarize(const std::string& recipe, const std::string& model, bool batch_norm,
                      const std::vector<RunResult>& runs) {
-  CompareRow row{recipe, model, batch_norm, 0, 0, {}, 0, 0, 0, 0, reported_accuracy(model, batch_norm), {}};
+  CompareRow row{recipe, model, batch_norm, 0, 0, {}, 0, 0, 0, 0, reported_accuracy(model, batch_norm), {}, {}, {}};
   std::vector<double> speeds;
   for (const RunResult& r : runs) {
     row.parameters = r.parameters;

@@ -18,7 +18,7 @@ namespace sepnet::train {
 LineChart accuracy_chart(const std::string& recipe, const std::vector<CompareRow>& rows);
 
 // Final test accuracy of every seed as a point per model variant (hollow without BN), with the
-// write-up's numbers as reference lines.
+// write-up's numbers (final accuracies) as reference lines.
 LineChart final_accuracy_chart(const std::string& recipe, const std::vector<CompareRow>& rows);
 
 // A run that ended far below the best seed of its own model variant.

@@ -71,7 +71,8 @@ struct Ticks {
   int decimals;
 };
 
-// "Nice" axis: bounds and step from {1, 2, 2.5, 5} × 10^k covering [lo, hi] with about `target` ticks.
+// "Nice" axis: bounds and step from {1, 2, 5} × 10^k covering [lo, hi] with about `target` ticks
+// (whole-number data such as epochs keeps whole-number ticks).
 Ticks nice_ticks(double lo, double hi, int target) {
   if (!(hi > lo)) {
     const double pad = lo == 0 ? 1.0 : std::abs(lo) * 0.05;
@@ -81,7 +82,7 @@ Ticks nice_ticks(double lo, double hi, int target) {
   const double raw = (hi - lo) / target;
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag * 10;
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+  for (double m : {1.0, 2.0, 5.0, 10.0})
     if (raw <= m * mag) {
       step = m * mag;
       break;
@@ -91,7 +92,6 @@ Ticks nice_ticks(double lo, double hi, int target) {
   t.lo = std::floor(lo / step + 1e-9) * step;
   t.hi = std::ceil(hi / step - 1e-9) * step;
   t.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-  if (std::abs(step / std::pow(10.0, -t.decimals) - 2.5) < 1e-6) ++t.decimals;  // 0.25 needs 2 digits
   return t;
 }
 
@@ -123,7 +123,8 @@ void check_series(const LineChart& chart) {
 
 // Where a chart's parts go when drawn in a width × height box.
 struct Frame {
-  double left, top, pw, ph, legend_w;
+  double left, top, pw, ph, labels_w, legend_w;
+  bool two_line_categories;
   double x_lo, x_hi, y_lo, y_hi;
   Ticks xt, yt;
   bool no_data;
@@ -137,6 +138,14 @@ bool any_in_legend(const LineChart& chart) {
   return std::any_of(chart.series.begin(), chart.series.end(), [](const Series& s) { return s.in_legend; });
 }
 
+// Reference labels sit in a column right of the plot, joined to their lines by leader lines, so
+// they never cover data; the legend comes after them.
+constexpr double kLeader = 18;
+
+double label_width(const std::string& text) {
+  return kCharWidth * static_cast<double>(utf8_length(text)) * kRefFont / 12;
+}
+
 Frame frame_of(const LineChart& chart, double width, double height) {
   Frame f{};
   // Legend sits right of the plot; its width follows the longest (shortened) label.
@@ -144,9 +153,14 @@ Frame frame_of(const LineChart& chart, double width, double height) {
   for (const Series& s : chart.series)
     if (s.in_legend) longest = std::max(longest, utf8_length(shorten(s.label, kMaxLegendChars)));
   f.legend_w = any_in_legend(chart) ? 40 + kCharWidth * static_cast<double>(longest) : 0;
+  double widest_label = 0;
+  for (const auto& [label, y] : chart.reference_lines) widest_label = std::max(widest_label, label_width(label));
+  f.labels_w = widest_label > 0 ? kLeader + widest_label + 6 : 0;
+  f.two_line_categories = std::any_of(chart.x_categories.begin(), chart.x_categories.end(),
+                                      [](const auto& c) { return c.second.find('\n') != std::string::npos; });
   f.left = 68;
   f.top = chart.title.empty() ? 16 : 38;
-  const double bottom = 50, right = 16 + f.legend_w;
+  const double bottom = f.two_line_categories ? 63 : 50, right = 16 + f.labels_w + f.legend_w;
   f.pw = std::max(40.0, width - f.left - right);
   f.ph = std::max(40.0, height - f.top - bottom);
 
@@ -183,27 +197,24 @@ struct PlacedLabel {
   double line_y, baseline;  // the reference line's y and the label's baseline, in pixels
 };
 
-// Reference labels right-aligned near the plot's right edge, each wanted just above its line,
-// stacked by spread_labels so no two overlap.
+// Reference labels in the column right of the plot, each wanted level with its line, stacked by
+// spread_labels so no two overlap.
 std::vector<PlacedLabel> place_reference_labels(const LineChart& chart, const Frame& f) {
   std::vector<PlacedLabel> placed;
   std::vector<double> wanted;
   for (const auto& [label, y] : chart.reference_lines) {
     if (!std::isfinite(y) || y < f.y_lo || y > f.y_hi) continue;
     placed.push_back({label, f.py(y), 0});
-    wanted.push_back(f.py(y) - 4);
+    wanted.push_back(f.py(y) + 4);
   }
-  const std::vector<double> at = spread_labels(wanted, kRefGap, f.top + kRefFont + 2, f.top + f.ph - 4);
+  const std::vector<double> at = spread_labels(wanted, kRefGap, f.top + kRefFont, f.top + f.ph + 4);
   for (size_t i = 0; i < placed.size(); ++i) placed[i].baseline = at[i];
   return placed;
 }
 
-constexpr double kLeader = 18;  // room right of a moved label for its leader line
-
 LabelBox box_of(const PlacedLabel& l, const Frame& f) {
-  const double right = f.left + f.pw - 4 - kLeader;
-  const double w = kCharWidth * static_cast<double>(utf8_length(l.text)) * kRefFont / 12;
-  return {l.text, right - w, l.baseline - kRefFont, right, l.baseline + 3};
+  const double x0 = f.left + f.pw + kLeader;
+  return {l.text, x0, l.baseline - kRefFont, x0 + label_width(l.text), l.baseline + 3};
 }
 
 std::string marker(const std::string& color, double cx, double cy, double r, bool hollow) {
@@ -223,7 +234,7 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
   o += "<clipPath id=\"" + id + "-clip\"><rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) +
        "\" height=\"" + num(ph) + "\"/></clipPath>\n";
   if (!chart.title.empty())
-    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">" +
+    o += "<text x=\"" + num(width / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">" +
          escape_xml(chart.title) + "</text>\n";
 
   // Gridlines and tick labels.
@@ -247,8 +258,16 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
          "\" stroke=\"#e3e3e3\" stroke-width=\"1\"/>\n";
     o += "<line x1=\"" + num(x) + "\" y1=\"" + num(top + ph) + "\" x2=\"" + num(x) + "\" y2=\"" + num(top + ph + 5) +
          "\" stroke=\"#333\"/>\n";
-    o += "<text x=\"" + num(x) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" + escape_xml(label) +
-         "</text>\n";
+    // A category name may have two lines ("dwsep\nno BN").
+    const size_t nl = label.find('\n');
+    if (nl == std::string::npos) {
+      o += "<text x=\"" + num(x) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" + escape_xml(label) +
+           "</text>\n";
+    } else {
+      o += "<text x=\"" + num(x) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" +
+           escape_xml(label.substr(0, nl)) + "<tspan x=\"" + num(x) + "\" dy=\"13\">" +
+           escape_xml(label.substr(nl + 1)) + "</tspan></text>\n";
+    }
   };
   if (!chart.x_categories.empty()) {
     for (const auto& [x, name] : chart.x_categories) x_tick(x, name);
@@ -266,7 +285,7 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
   o += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) + "\" height=\"" + num(ph) +
        "\" fill=\"none\" stroke=\"#333\" stroke-width=\"1\"/>\n";
   if (!chart.x_label.empty())
-    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(top + ph + 40) +
+    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(top + ph + (f.two_line_categories ? 53 : 40)) +
          "\" text-anchor=\"middle\" font-size=\"13\">" + escape_xml(chart.x_label) + "</text>\n";
   if (!chart.y_label.empty())
     o += "<text transform=\"translate(18," + num(top + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">" +
@@ -289,9 +308,10 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
       const double y0 = py(std::clamp(0.0, f.y_lo, f.y_hi));
       for (size_t i = 0; i < s.x.size(); ++i) {
         if (!finite(i)) continue;
-        const double y = py(s.y[i]);
-        o += "<rect x=\"" + num(px(s.x[i]) - 0.35 * unit) + "\" y=\"" + num(std::min(y, y0)) + "\" width=\"" +
-             num(0.7 * unit) + "\" height=\"" + num(std::abs(y0 - y)) + "\" fill=\"" + color + "\"/>\n";
+        // At least 2 px tall, so a bar of zero is still seen (and its colour with it).
+        const double y = py(s.y[i]), h = std::max(2.0, std::abs(y0 - y));
+        o += "<rect x=\"" + num(px(s.x[i]) - 0.35 * unit) + "\" y=\"" + num(y <= y0 ? y0 - h : y0) + "\" width=\"" +
+             num(0.7 * unit) + "\" height=\"" + num(h) + "\" fill=\"" + color + "\"/>\n";
       }
       continue;
     }
@@ -332,19 +352,15 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
 
   for (const PlacedLabel& l : labels) {
     const LabelBox b = box_of(l, f);
-    // A label moved off its line points back to it.
-    if (std::abs(l.baseline - 4 - l.line_y) > 1.5)
-      o += "<polyline fill=\"none\" stroke=\"#555\" stroke-width=\"0.9\" points=\"" + num(b.x1 + 2) + "," +
-           num(l.baseline - 4) + " " + num(b.x1 + kLeader - 4) + "," + num(l.line_y) + "\"/>\n";
-    o += "<text class=\"reference-label\" x=\"" + num(b.x1) + "\" y=\"" + num(l.baseline) +
-         "\" text-anchor=\"end\" font-size=\"" + num(kRefFont) +
-         "\" fill=\"#333\" stroke=\"white\" stroke-width=\"3\" stroke-opacity=\"0.85\" paint-order=\"stroke\">" +
-         escape_xml(l.text) + "</text>\n";
+    o += "<line class=\"reference-leader\" x1=\"" + num(left + pw + 1) + "\" y1=\"" + num(l.line_y) + "\" x2=\"" +
+         num(b.x0 - 3) + "\" y2=\"" + num(l.baseline - 4) + "\" stroke=\"#555\" stroke-width=\"0.9\"/>\n";
+    o += "<text class=\"reference-label\" x=\"" + num(b.x0) + "\" y=\"" + num(l.baseline) + "\" font-size=\"" +
+         num(kRefFont) + "\" fill=\"#333\">" + escape_xml(l.text) + "</text>\n";
   }
 
   // Legend.
   if (any_in_legend(chart)) {
-    const double lx = left + pw + 14;
+    const double lx = left + pw + f.labels_w + 14;
     o += "<g font-size=\"12\">\n";
     size_t row = 0;
     for (size_t si = 0; si < chart.series.size(); ++si) {

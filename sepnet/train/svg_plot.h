@@ -28,11 +28,11 @@ struct LineChart {
   std::vector<Series> series;
   std::optional<double> y_min, y_max;  // fixed y range; unset = fit the data and reference lines
   // Horizontal dashed lines with a text label, e.g. {"write-up cnn+BN 97.98", 97.98}. The
-  // labels are stacked so they never overlap (spread_labels), with a leader line to their line
-  // when moved off it.
+  // labels sit in a column right of the plot, stacked so they never overlap (spread_labels),
+  // each joined to its line by a leader line.
   std::vector<std::pair<std::string, double>> reference_lines;
-  // A categorical x axis: ticks only at these x values, labelled with these names, and the x
-  // range padded by half a unit each side. Empty: numeric ticks.
+  // A categorical x axis: ticks only at these x values, labelled with these names (a '\n' makes
+  // two lines), and the x range padded by half a unit each side. Empty: numeric ticks.
   std::vector<std::pair<double, std::string>> x_categories;
 };
 
