@@ -129,7 +129,7 @@ TEST_CASE("recall per class comes from the confusion matrix's rows", "[compare]"
   confusion[4][4] = 0;
   confusion[4][1] = 100;
   const auto two = train::recall_chart(run, train::recall_per_class(confusion));
-  CHECK(two.series[1].label == "digits 4, 9: under 10 % recalled");
+  CHECK(two.series[1].label == "digits 4, 9: recall < 10 %");
   CHECK(two.series[1].x == std::vector<double>{4, 9});
   // None under 10 %: the least-recalled digit is marked.
   const auto none = train::recall_chart(run, train::recall_per_class(std::array<std::array<int64_t, 10>, 10>{{

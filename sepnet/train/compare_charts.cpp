@@ -160,7 +160,7 @@ LineChart recall_chart(const PlateauRun& run, const std::array<double, 10>& reca
   } else if (marked.size() == 1) {
     low_label = fmt::format("digit {}: {:.1f} % recalled", least, recall[least]);
   } else {
-    low_label = fmt::format("digits {}: under 10 % recalled", fmt::join(marked, ", "));
+    low_label = fmt::format("digits {}: recall < 10 %", fmt::join(marked, ", "));
   }
   Series rest{"other digits", {}, {}, "#9aa5b1", false, Mark::Bars};
   Series low{low_label, {}, {}, "#d62728", false, Mark::Bars};
