@@ -91,6 +91,9 @@ LineChart final_accuracy_chart(const std::string& recipe, const std::vector<Comp
     chart.series.push_back(std::move(s));
   }
   chart.reference_lines = write_up_lines(lowest);
+  // Room below the lowest point, so its marker is not cut by the frame.
+  const double bottom = chart.reference_lines.size() > 2 ? std::min(lowest, 87.0) : lowest;
+  chart.y_min = std::floor((bottom - 1.0) / 5.0) * 5.0;
   chart.y_max = 100.0;
   return chart;
 }
