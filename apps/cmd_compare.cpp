@@ -1,5 +1,6 @@
 // sepnet compare: the write-up's experiment over models × BN × seeds, per recipe; prints the
-// table and writes it as Markdown, with the accuracy curves as SVG.
+// table and writes it as Markdown, with the pictures (compare_charts.h) as SVG and PNG.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,8 @@
 #include "apps/model_options.h"
 #include "sepnet/core/io/atomic_file.h"
 #include "sepnet/train/compare.h"
+#include "sepnet/train/compare_charts.h"
+#include "sepnet/train/png_export.h"
 #include "sepnet/kernels/isa.h"
 #include "sepnet/kernels/parallel.h"
 
@@ -63,7 +66,6 @@ void register_compare(CLI::App& app) {
                kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
     const auto start = std::chrono::steady_clock::now();
     std::vector<train::CompareRow> rows;
-    std::vector<LineChart> charts;
     size_t done = 0;
     int epochs_run = 0;
     for (const std::string& recipe_name : o->recipes) {
@@ -99,7 +101,6 @@ void register_compare(CLI::App& app) {
           }
           rows.push_back(train::summarize(recipe_name, model, bn, runs));
         }
-      charts.push_back(train::accuracy_chart(recipe_name, rows));
     }
     const std::string table = train::markdown_table(rows, o->seeds, epochs_run);
     const double minutes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0;
@@ -111,8 +112,29 @@ void register_compare(CLI::App& app) {
         "invocation {:.1f} min wall; {} threads, {} kernels.\n",
         training_minutes, minutes, kernels::available_threads(), kernels::isa_name(kernels::active_isa()));
     write_file_atomically((fs::path(o->out) / "table.md").string(), table + note);
-    write_svg_panels((fs::path(o->out) / "curves.svg").string(), charts, static_cast<int>(charts.size()));
-    fmt::print("\n{}{}\nwrote {}/table.md and {}/curves.svg\n", table, note, o->out, o->out);
+    // One column per recipe: every seed's curve above every seed's final accuracy; below them
+    // the per-digit recall of the run stuck furthest below its variant's best seed.
+    std::vector<LineChart> charts;
+    for (const std::string& recipe_name : o->recipes) charts.push_back(train::accuracy_chart(recipe_name, rows));
+    for (const std::string& recipe_name : o->recipes) charts.push_back(train::final_accuracy_chart(recipe_name, rows));
+    // The seed recipe is the one whose runs get stuck; another recipe is searched when it is not run.
+    const bool has_seed = std::find(o->recipes.begin(), o->recipes.end(), "seed") != o->recipes.end();
+    const std::string plateau_recipe = has_seed ? "seed" : o->recipes.front();
+    if (const auto stuck = train::find_plateau_run(rows, plateau_recipe)) {
+      const auto recall = train::recall_per_class(train::confusion_of_run(stuck->run_dir, test_data));
+      charts.push_back(train::recall_chart(*stuck, recall));
+      fmt::print("recall per digit of {} ({:.2f}%, its best seed {:.2f}%):", stuck->name(), stuck->accuracy,
+                 stuck->best_seed_accuracy);
+      for (size_t d = 0; d < recall.size(); ++d) fmt::print(" {}:{:.1f}", d, recall[d]);
+      fmt::print("\n");
+    } else {
+      fmt::print("no run of recipe '{}' ended 3 points or more below its variant's best seed: no recall panel\n",
+                 plateau_recipe);
+    }
+    const std::string svg = (fs::path(o->out) / "curves.svg").string();
+    write_svg_panels(svg, charts, static_cast<int>(o->recipes.size()));
+    const auto png = write_png_beside(svg);
+    fmt::print("\n{}{}\nwrote {}/table.md and {}{}\n", table, note, o->out, svg, png ? " and " + *png : "");
   });
 }
 

@@ -21,6 +21,22 @@ if(SEPNET_CPUINFO_LIB)
   set(SEPNET_CPUINFO_TARGET sepnet_cpuinfo)
 endif()
 
+# librsvg + cairo render the SVG charts to PNG beside them (sepnet/train/png_export.h);
+# optional: without them only SVG is written. SEPNET_PNG=OFF leaves them out.
+option(SEPNET_PNG "Write PNG copies of the SVG charts with librsvg (when pkg-config finds librsvg-2.0)" ON)
+set(SEPNET_RSVG_FOUND FALSE)
+if(SEPNET_PNG)
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(SEPNET_RSVG QUIET IMPORTED_TARGET librsvg-2.0 cairo)
+  endif()
+  if(SEPNET_RSVG_FOUND)
+    message(STATUS "PNG charts: librsvg ${SEPNET_RSVG_librsvg-2.0_VERSION}")
+  else()
+    message(STATUS "PNG charts: off (no librsvg-2.0 via pkg-config; Debian: librsvg2-dev)")
+  endif()
+endif()
+
 if(SEPNET_BUILD_TESTS)
   find_package(Catch2 2 REQUIRED)
 endif()

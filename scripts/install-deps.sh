@@ -8,7 +8,7 @@ core_pkgs=(build-essential cmake ninja-build pkg-config git
   zlib1g-dev libcpuinfo-dev ca-certificates python3 binutils qemu-user
   clang-14 libclang-rt-14-dev libomp-14-dev libopenmpi-dev openmpi-bin
   libonnx-dev libprotobuf-dev protobuf-compiler python3-onnx libonnx-testdata
-  python3-torch python3-numpy dataset-fashion-mnist)
+  python3-torch python3-numpy dataset-fashion-mnist librsvg2-dev)
 baseline_pkgs=(libopenblas-dev libblis-dev libdnnl-dev libxnnpack-dev libpthreadpool-dev)
 
 want=("${core_pkgs[@]}")

@@ -16,7 +16,7 @@ std::string reported_accuracy(const std::string& model, bool batch_norm) {
 
 CompareRow summarize(const std::string& recipe, const std::string& model, bool batch_norm,
                      const std::vector<RunResult>& runs) {
-  CompareRow row{recipe, model, batch_norm, 0, 0, {}, 0, 0, 0, 0, reported_accuracy(model, batch_norm), {}};
+  CompareRow row{recipe, model, batch_norm, 0, 0, {}, 0, 0, 0, 0, reported_accuracy(model, batch_norm), {}, {}, {}};
   std::vector<double> speeds;
   for (const RunResult& r : runs) {
     row.parameters = r.parameters;
@@ -29,6 +29,8 @@ CompareRow summarize(const std::string& recipe, const std::string& model, bool b
       row.train_seconds_total += e.train.train_seconds;
     }
     row.curves.push_back(curve);
+    row.seeds.push_back(r.config.seed);
+    row.run_dirs.push_back(r.config.out_dir);
   }
   const double n = static_cast<double>(row.final_accuracies.size());
   if (n > 0) {
@@ -65,36 +67,6 @@ std::string markdown_table(const std::vector<CompareRow>& rows, const std::vecto
   s += fmt::format("\nseeds {}; {} epochs; test accuracy after the last epoch on the 10,000 MNIST test images.\n",
                    seed_list, epochs);
   return s;
-}
-
-LineChart accuracy_chart(const std::string& recipe, const std::vector<CompareRow>& rows) {
-  LineChart chart;
-  chart.title = "MNIST test accuracy, recipe '" + recipe + "' (mean over seeds)";
-  chart.x_label = "epoch";
-  chart.y_label = "test accuracy (%)";
-  const std::pair<const char*, const char*> colors[] = {{"cnn", "#1f77b4"}, {"dw", "#d62728"}, {"dwsep", "#2ca02c"}};
-  double lowest = 100.0;
-  for (const CompareRow& r : rows) {
-    if (r.recipe != recipe || r.curves.empty()) continue;
-    Series s;
-    s.label = r.model + (r.batch_norm ? "+BN" : " no BN");
-    for (const auto& [m, c] : colors)
-      if (r.model == m) s.color = c;
-    s.dashed = !r.batch_norm;
-    const size_t epochs = r.curves.front().size();
-    for (size_t e = 0; e < epochs; ++e) {
-      double sum = 0;
-      for (const auto& curve : r.curves) sum += curve[e];
-      s.x.push_back(static_cast<double>(e + 1));
-      s.y.push_back(sum / static_cast<double>(r.curves.size()));
-      lowest = std::min(lowest, s.y.back());
-    }
-    chart.series.push_back(s);
-  }
-  chart.reference_lines = {{"write-up cnn+BN 97.98", 97.98}, {"write-up dw+BN / cnn 97.16", 97.16}};
-  if (lowest <= 88.0) chart.reference_lines.push_back({"write-up dw no BN 87", 87.0});
-  chart.y_max = 100.0;
-  return chart;
 }
 
 }  // namespace sepnet::train

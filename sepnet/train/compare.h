@@ -1,10 +1,9 @@
 // The write-up's experiment: {cnn, dw, dwsep} × {BN, no BN} over several seeds, per recipe.
-// Runs the grid, summarizes it (mean ± std over seeds) and renders the table and the curves.
+// Runs the grid and summarizes it (mean ± std over seeds) as a table; compare_charts.h draws it.
 #pragma once
 #include <string>
 #include <vector>
 
-#include "sepnet/train/svg_plot.h"
 #include "sepnet/train/experiment.h"
 
 namespace sepnet::train {
@@ -28,6 +27,8 @@ struct CompareRow {
   double train_seconds_total;
   std::string reported;  // the write-up's number, or "-"
   std::vector<std::vector<double>> curves;  // per seed, test accuracy per epoch
+  std::vector<uint64_t> seeds;              // per seed: the seed and its run directory
+  std::vector<std::string> run_dirs;
 };
 
 // The write-up's reported test accuracies (cnn/dw with and without BN), "-" otherwise.
@@ -37,6 +38,5 @@ CompareRow summarize(const std::string& recipe, const std::string& model, bool b
                      const std::vector<RunResult>& runs);
 
 std::string markdown_table(const std::vector<CompareRow>& rows, const std::vector<uint64_t>& seeds, int epochs);
-LineChart accuracy_chart(const std::string& recipe, const std::vector<CompareRow>& rows);
 
 }  // namespace sepnet::train

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sepnet/core/io/atomic_file.h"
+#include "sepnet/train/label_layout.h"
 
 namespace sepnet {
 namespace {
@@ -70,7 +71,8 @@ struct Ticks {
   int decimals;
 };
 
-// "Nice" axis: bounds and step from {1, 2, 2.5, 5} × 10^k covering [lo, hi] with about `target` ticks.
+// "Nice" axis: bounds and step from {1, 2, 5} × 10^k covering [lo, hi] with about `target` ticks
+// (whole-number data such as epochs keeps whole-number ticks).
 Ticks nice_ticks(double lo, double hi, int target) {
   if (!(hi > lo)) {
     const double pad = lo == 0 ? 1.0 : std::abs(lo) * 0.05;
@@ -80,7 +82,7 @@ Ticks nice_ticks(double lo, double hi, int target) {
   const double raw = (hi - lo) / target;
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag * 10;
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+  for (double m : {1.0, 2.0, 5.0, 10.0})
     if (raw <= m * mag) {
       step = m * mag;
       break;
@@ -90,7 +92,6 @@ Ticks nice_ticks(double lo, double hi, int target) {
   t.lo = std::floor(lo / step + 1e-9) * step;
   t.hi = std::ceil(hi / step - 1e-9) * step;
   t.decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step) + 1e-9)));
-  if (std::abs(step / std::pow(10.0, -t.decimals) - 2.5) < 1e-6) ++t.decimals;  // 0.25 needs 2 digits
   return t;
 }
 
@@ -120,52 +121,129 @@ void check_series(const LineChart& chart) {
                                " y values");
 }
 
-// Draws one chart into the box (0,0)-(width,height) of the current coordinate system.
-void draw_chart(std::string& o, const LineChart& chart, double width, double height, int panel_id) {
-  const std::string id = "sepnet-plot-" + std::to_string(panel_id);
+// Where a chart's parts go when drawn in a width × height box.
+struct Frame {
+  double left, top, pw, ph, labels_w, legend_w;
+  bool two_line_categories;
+  double x_lo, x_hi, y_lo, y_hi;
+  Ticks xt, yt;
+  bool no_data;
+  double px(double x) const { return left + (x - x_lo) / (x_hi > x_lo ? x_hi - x_lo : 1.0) * pw; }
+  double py(double y) const { return top + ph - (y - y_lo) / (y_hi > y_lo ? y_hi - y_lo : 1.0) * ph; }
+};
 
+constexpr double kRefFont = 11, kRefGap = 14;  // reference labels: font size, least baseline distance
+
+bool any_in_legend(const LineChart& chart) {
+  return std::any_of(chart.series.begin(), chart.series.end(), [](const Series& s) { return s.in_legend; });
+}
+
+// Reference labels sit in a column right of the plot, joined to their lines by leader lines, so
+// they never cover data; the legend comes after them.
+constexpr double kLeader = 18;
+
+double label_width(const std::string& text) {
+  return kCharWidth * static_cast<double>(utf8_length(text)) * kRefFont / 12;
+}
+
+Frame frame_of(const LineChart& chart, double width, double height) {
+  Frame f{};
   // Legend sits right of the plot; its width follows the longest (shortened) label.
   size_t longest = 0;
-  for (const Series& s : chart.series) longest = std::max(longest, utf8_length(shorten(s.label, kMaxLegendChars)));
-  const double legend_w = chart.series.empty() ? 0 : 40 + kCharWidth * static_cast<double>(longest);
-  const double left = 68, top = chart.title.empty() ? 16 : 38, bottom = 50, right = 16 + legend_w;
-  const double pw = std::max(40.0, width - left - right), ph = std::max(40.0, height - top - bottom);
+  for (const Series& s : chart.series)
+    if (s.in_legend) longest = std::max(longest, utf8_length(shorten(s.label, kMaxLegendChars)));
+  f.legend_w = any_in_legend(chart) ? 40 + kCharWidth * static_cast<double>(longest) : 0;
+  double widest_label = 0;
+  for (const auto& [label, y] : chart.reference_lines) widest_label = std::max(widest_label, label_width(label));
+  f.labels_w = widest_label > 0 ? kLeader + widest_label + 6 : 0;
+  f.two_line_categories = std::any_of(chart.x_categories.begin(), chart.x_categories.end(),
+                                      [](const auto& c) { return c.second.find('\n') != std::string::npos; });
+  f.left = 68;
+  f.top = chart.title.empty() ? 16 : 38;
+  const double bottom = f.two_line_categories ? 63 : 50, right = 16 + f.labels_w + f.legend_w;
+  f.pw = std::max(40.0, width - f.left - right);
+  f.ph = std::max(40.0, height - f.top - bottom);
 
   Range xr, yr;
-  for (const Series& s : chart.series)
+  bool bars = false;
+  for (const Series& s : chart.series) {
+    bars = bars || s.mark == Mark::Bars;
     for (size_t i = 0; i < s.x.size(); ++i)
       if (std::isfinite(s.y[i])) {
         xr.add(s.x[i]);
         yr.add(s.y[i]);
       }
+  }
+  if (bars) yr.add(0);  // bars grow from zero
   for (const auto& [label, y] : chart.reference_lines) yr.add(y);
-  const bool no_data = xr.empty();
+  for (const auto& [x, name] : chart.x_categories) xr.add(x);
+  f.no_data = xr.empty();
   if (xr.empty()) xr.lo = 0, xr.hi = 1;
   if (yr.empty()) yr.lo = 0, yr.hi = 1;
 
-  const Ticks xt = nice_ticks(xr.lo, xr.hi, std::max(2, static_cast<int>(pw / 80)));
-  const Ticks yt = nice_ticks(chart.y_min.value_or(yr.lo), chart.y_max.value_or(yr.hi), std::max(2, static_cast<int>(ph / 50)));
+  f.xt = nice_ticks(xr.lo, xr.hi, std::max(2, static_cast<int>(f.pw / 80)));
+  f.yt = nice_ticks(chart.y_min.value_or(yr.lo), chart.y_max.value_or(yr.hi), std::max(2, static_cast<int>(f.ph / 50)));
   // A fixed bound is kept exactly; otherwise the niced bound is used.
-  const double y_lo = chart.y_min ? *chart.y_min : yt.lo;
-  const double y_hi = chart.y_max ? *chart.y_max : yt.hi;
-  const double x_lo = xt.lo, x_hi = xt.hi;
-  const double y_span = y_hi > y_lo ? y_hi - y_lo : 1.0, x_span = x_hi > x_lo ? x_hi - x_lo : 1.0;
-  auto px = [&](double x) { return left + (x - x_lo) / x_span * pw; };
-  auto py = [&](double y) { return top + ph - (y - y_lo) / y_span * ph; };
+  f.y_lo = chart.y_min ? *chart.y_min : f.yt.lo;
+  f.y_hi = chart.y_max ? *chart.y_max : f.yt.hi;
+  const bool categorical = !chart.x_categories.empty() || bars;
+  f.x_lo = categorical ? xr.lo - 0.5 : f.xt.lo;
+  f.x_hi = categorical ? xr.hi + 0.5 : f.xt.hi;
+  return f;
+}
+
+struct PlacedLabel {
+  std::string text;
+  double line_y, baseline;  // the reference line's y and the label's baseline, in pixels
+};
+
+// Reference labels in the column right of the plot, each wanted level with its line, stacked by
+// spread_labels so no two overlap.
+std::vector<PlacedLabel> place_reference_labels(const LineChart& chart, const Frame& f) {
+  std::vector<PlacedLabel> placed;
+  std::vector<double> wanted;
+  for (const auto& [label, y] : chart.reference_lines) {
+    if (!std::isfinite(y) || y < f.y_lo || y > f.y_hi) continue;
+    placed.push_back({label, f.py(y), 0});
+    wanted.push_back(f.py(y) + 4);
+  }
+  const std::vector<double> at = spread_labels(wanted, kRefGap, f.top + kRefFont, f.top + f.ph + 4);
+  for (size_t i = 0; i < placed.size(); ++i) placed[i].baseline = at[i];
+  return placed;
+}
+
+LabelBox box_of(const PlacedLabel& l, const Frame& f) {
+  const double x0 = f.left + f.pw + kLeader;
+  return {l.text, x0, l.baseline - kRefFont, x0 + label_width(l.text), l.baseline + 3};
+}
+
+std::string marker(const std::string& color, double cx, double cy, double r, bool hollow) {
+  return "<circle cx=\"" + num(cx) + "\" cy=\"" + num(cy) + "\" r=\"" + num(r) + "\" fill=\"" +
+         (hollow ? std::string("white") : color) + "\" stroke=\"" + color + "\" stroke-width=\"1.3\"/>\n";
+}
+
+// Draws one chart into the box (0,0)-(width,height) of the current coordinate system.
+void draw_chart(std::string& o, const LineChart& chart, double width, double height, int panel_id) {
+  const std::string id = "sepnet-plot-" + std::to_string(panel_id);
+  const Frame f = frame_of(chart, width, height);
+  const double left = f.left, top = f.top, pw = f.pw, ph = f.ph;
+  auto px = [&](double x) { return f.px(x); };
+  auto py = [&](double y) { return f.py(y); };
 
   o += "<rect x=\"0\" y=\"0\" width=\"" + num(width) + "\" height=\"" + num(height) + "\" fill=\"white\"/>\n";
   o += "<clipPath id=\"" + id + "-clip\"><rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) +
        "\" height=\"" + num(ph) + "\"/></clipPath>\n";
   if (!chart.title.empty())
-    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">" +
+    o += "<text x=\"" + num(width / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" font-weight=\"bold\">" +
          escape_xml(chart.title) + "</text>\n";
 
   // Gridlines and tick labels.
   o += "<g font-size=\"11\" fill=\"#333\">\n";
+  const Ticks& yt = f.yt;
   for (int i = 0;; ++i) {
     const double v = yt.lo + i * yt.step;
-    if (v > y_hi + yt.step * 1e-6) break;
-    if (v < y_lo - yt.step * 1e-6) continue;
+    if (v > f.y_hi + yt.step * 1e-6) break;
+    if (v < f.y_lo - yt.step * 1e-6) continue;
     const double y = py(v);
     o += "<line x1=\"" + num(left) + "\" y1=\"" + num(y) + "\" x2=\"" + num(left + pw) + "\" y2=\"" + num(y) +
          "\" stroke=\"#e3e3e3\" stroke-width=\"1\"/>\n";
@@ -174,52 +252,86 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
     o += "<text x=\"" + num(left - 8) + "\" y=\"" + num(y + 4) + "\" text-anchor=\"end\">" + tick_label(v, yt.decimals) +
          "</text>\n";
   }
-  for (int i = 0;; ++i) {
-    const double v = xt.lo + i * xt.step;
-    if (v > x_hi + xt.step * 1e-6) break;
+  auto x_tick = [&](double v, const std::string& label) {
     const double x = px(v);
     o += "<line x1=\"" + num(x) + "\" y1=\"" + num(top) + "\" x2=\"" + num(x) + "\" y2=\"" + num(top + ph) +
          "\" stroke=\"#e3e3e3\" stroke-width=\"1\"/>\n";
     o += "<line x1=\"" + num(x) + "\" y1=\"" + num(top + ph) + "\" x2=\"" + num(x) + "\" y2=\"" + num(top + ph + 5) +
          "\" stroke=\"#333\"/>\n";
-    o += "<text x=\"" + num(x) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" +
-         tick_label(v, xt.decimals) + "</text>\n";
+    // A category name may have two lines ("dwsep\nno BN").
+    const size_t nl = label.find('\n');
+    if (nl == std::string::npos) {
+      o += "<text x=\"" + num(x) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" + escape_xml(label) +
+           "</text>\n";
+    } else {
+      o += "<text x=\"" + num(x) + "\" y=\"" + num(top + ph + 18) + "\" text-anchor=\"middle\">" +
+           escape_xml(label.substr(0, nl)) + "<tspan x=\"" + num(x) + "\" dy=\"13\">" +
+           escape_xml(label.substr(nl + 1)) + "</tspan></text>\n";
+    }
+  };
+  if (!chart.x_categories.empty()) {
+    for (const auto& [x, name] : chart.x_categories) x_tick(x, name);
+  } else {
+    const Ticks& xt = f.xt;
+    for (int i = 0;; ++i) {
+      const double v = xt.lo + i * xt.step;
+      if (v > f.x_hi + xt.step * 1e-6) break;
+      if (v < f.x_lo - xt.step * 1e-6) continue;
+      x_tick(v, tick_label(v, xt.decimals));
+    }
   }
   o += "</g>\n";
   // Axes frame.
   o += "<rect x=\"" + num(left) + "\" y=\"" + num(top) + "\" width=\"" + num(pw) + "\" height=\"" + num(ph) +
        "\" fill=\"none\" stroke=\"#333\" stroke-width=\"1\"/>\n";
   if (!chart.x_label.empty())
-    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(top + ph + 40) +
+    o += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(top + ph + (f.two_line_categories ? 53 : 40)) +
          "\" text-anchor=\"middle\" font-size=\"13\">" + escape_xml(chart.x_label) + "</text>\n";
   if (!chart.y_label.empty())
     o += "<text transform=\"translate(18," + num(top + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">" +
          escape_xml(chart.y_label) + "</text>\n";
 
   // Reference lines under the data; their labels are drawn last so no curve hides them.
-  for (const auto& [label, y] : chart.reference_lines) {
-    if (!std::isfinite(y) || y < y_lo || y > y_hi) continue;
-    const double yy = py(y);
-    o += "<line x1=\"" + num(left) + "\" y1=\"" + num(yy) + "\" x2=\"" + num(left + pw) + "\" y2=\"" + num(yy) +
-         "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"3 3\"/>\n";
-  }
+  const std::vector<PlacedLabel> labels = place_reference_labels(chart, f);
+  for (const PlacedLabel& l : labels)
+    o += "<line x1=\"" + num(left) + "\" y1=\"" + num(l.line_y) + "\" x2=\"" + num(left + pw) + "\" y2=\"" +
+         num(l.line_y) + "\" stroke=\"#555\" stroke-width=\"1.2\" stroke-dasharray=\"3 3\"/>\n";
 
-  // Series: a NaN/inf y breaks the line; short series get point markers.
-  o += "<g clip-path=\"url(#" + id + "-clip)\" fill=\"none\" stroke-width=\"1.8\" stroke-linejoin=\"round\">\n";
+  // Series: a NaN/inf y breaks a line; short lines get point markers.
+  o += "<g clip-path=\"url(#" + id + "-clip)\" fill=\"none\" stroke-linejoin=\"round\">\n";
+  const double unit = std::abs(px(1) - px(0));
   for (size_t si = 0; si < chart.series.size(); ++si) {
     const Series& s = chart.series[si];
     const std::string color = s.color.empty() ? kPalette[si % kPaletteSize] : escape_xml(s.color);
+    auto finite = [&](size_t i) { return std::isfinite(s.x[i]) && std::isfinite(s.y[i]); };
+    if (s.mark == Mark::Bars) {
+      const double y0 = py(std::clamp(0.0, f.y_lo, f.y_hi));
+      for (size_t i = 0; i < s.x.size(); ++i) {
+        if (!finite(i)) continue;
+        // At least 2 px tall, so a bar of zero is still seen (and its colour with it).
+        const double y = py(s.y[i]), h = std::max(2.0, std::abs(y0 - y));
+        o += "<rect x=\"" + num(px(s.x[i]) - 0.35 * unit) + "\" y=\"" + num(y <= y0 ? y0 - h : y0) + "\" width=\"" +
+             num(0.7 * unit) + "\" height=\"" + num(h) + "\" fill=\"" + color + "\"/>\n";
+      }
+      continue;
+    }
+    if (s.mark == Mark::Points) {
+      for (size_t i = 0; i < s.x.size(); ++i)
+        if (finite(i)) o += marker(color, px(s.x[i]), py(s.y[i]), 4.5, s.dashed);
+      continue;
+    }
     const std::string dash = s.dashed ? " stroke-dasharray=\"7 4\"" : "";
     std::string points;
     size_t count = 0;
     auto flush = [&] {
       if (count >= 2)
-        o += "<polyline stroke=\"" + color + "\"" + dash + " points=\"" + points + "\"/>\n";
+        o += "<polyline stroke=\"" + color + "\" stroke-width=\"" + num(s.stroke_width) + "\"" + dash + " points=\"" +
+             points + "\"/>\n";
       points.clear();
       count = 0;
     };
     for (size_t i = 0; i < s.x.size(); ++i) {
-      if (!std::isfinite(s.x[i]) || !std::isfinite(s.y[i])) {
+      if (!finite(i)) {
         flush();
         continue;
       }
@@ -232,35 +344,44 @@ void draw_chart(std::string& o, const LineChart& chart, double width, double hei
     flush();
     if (s.x.size() <= 30)
       for (size_t i = 0; i < s.x.size(); ++i)
-        if (std::isfinite(s.x[i]) && std::isfinite(s.y[i]))
-          o += "<circle cx=\"" + num(px(s.x[i])) + "\" cy=\"" + num(py(s.y[i])) + "\" r=\"2.4\" fill=\"" + color +
-               "\" stroke=\"none\"/>\n";
+        if (finite(i))
+          o += "<circle cx=\"" + num(px(s.x[i])) + "\" cy=\"" + num(py(s.y[i])) + "\" r=\"" +
+               num(1.3 * s.stroke_width) + "\" fill=\"" + color + "\" stroke=\"none\"/>\n";
   }
   o += "</g>\n";
 
-  for (const auto& [label, y] : chart.reference_lines) {
-    if (!std::isfinite(y) || y < y_lo || y > y_hi) continue;
-    o += "<text x=\"" + num(left + pw - 4) + "\" y=\"" + num(py(y) - 4) +
-         "\" text-anchor=\"end\" font-size=\"11\" fill=\"#333\" stroke=\"white\" stroke-width=\"3\" "
-         "stroke-opacity=\"0.85\" paint-order=\"stroke\">" + escape_xml(label) + "</text>\n";
+  for (const PlacedLabel& l : labels) {
+    const LabelBox b = box_of(l, f);
+    o += "<line class=\"reference-leader\" x1=\"" + num(left + pw + 1) + "\" y1=\"" + num(l.line_y) + "\" x2=\"" +
+         num(b.x0 - 3) + "\" y2=\"" + num(l.baseline - 4) + "\" stroke=\"#555\" stroke-width=\"0.9\"/>\n";
+    o += "<text class=\"reference-label\" x=\"" + num(b.x0) + "\" y=\"" + num(l.baseline) + "\" font-size=\"" +
+         num(kRefFont) + "\" fill=\"#333\">" + escape_xml(l.text) + "</text>\n";
   }
 
   // Legend.
-  if (!chart.series.empty()) {
-    const double lx = left + pw + 14;
+  if (any_in_legend(chart)) {
+    const double lx = left + pw + f.labels_w + 14;
     o += "<g font-size=\"12\">\n";
+    size_t row = 0;
     for (size_t si = 0; si < chart.series.size(); ++si) {
       const Series& s = chart.series[si];
+      if (!s.in_legend) continue;
       const std::string color = s.color.empty() ? kPalette[si % kPaletteSize] : escape_xml(s.color);
-      const double ly = top + 10 + 18 * static_cast<double>(si);
-      o += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly) + "\" x2=\"" + num(lx + 22) + "\" y2=\"" + num(ly) +
-           "\" stroke=\"" + color + "\" stroke-width=\"2.2\"" + (s.dashed ? " stroke-dasharray=\"5 3\"" : "") + "/>\n";
+      const double ly = top + 10 + 18 * static_cast<double>(row++);
+      if (s.mark == Mark::Line)
+        o += "<line x1=\"" + num(lx) + "\" y1=\"" + num(ly) + "\" x2=\"" + num(lx + 22) + "\" y2=\"" + num(ly) +
+             "\" stroke=\"" + color + "\" stroke-width=\"2.2\"" + (s.dashed ? " stroke-dasharray=\"5 3\"" : "") + "/>\n";
+      else if (s.mark == Mark::Points)
+        o += marker(color, lx + 11, ly, 4.5, s.dashed);
+      else
+        o += "<rect x=\"" + num(lx + 4) + "\" y=\"" + num(ly - 6) + "\" width=\"14\" height=\"12\" fill=\"" + color +
+             "\"/>\n";
       o += "<text x=\"" + num(lx + 28) + "\" y=\"" + num(ly + 4) + "\"><title>" + escape_xml(s.label) + "</title>" +
            escape_xml(shorten(s.label, kMaxLegendChars)) + "</text>\n";
     }
     o += "</g>\n";
   }
-  if (no_data)
+  if (f.no_data)
     o += "<text x=\"" + num(left + pw / 2) + "\" y=\"" + num(top + ph / 2) +
          "\" text-anchor=\"middle\" font-size=\"13\" fill=\"#888\">no data</text>\n";
 }
@@ -272,6 +393,13 @@ std::string svg_open(double width, double height) {
 }
 
 }  // namespace
+
+std::vector<LabelBox> reference_label_boxes(const LineChart& chart, double width, double height) {
+  const Frame f = frame_of(chart, width, height);
+  std::vector<LabelBox> boxes;
+  for (const PlacedLabel& l : place_reference_labels(chart, f)) boxes.push_back(box_of(l, f));
+  return boxes;
+}
 
 std::string render_svg(const LineChart& chart) {
   check_series(chart);
