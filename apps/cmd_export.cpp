@@ -18,12 +18,11 @@ void register_export(CLI::App& app) {
     uint64_t seed = 1;
   };
   auto o = std::make_shared<Options>();
-  CLI::App* cmd = app.add_subcommand("export", "write a checkpoint as an ONNX model (opset 13, dynamic batch)");
+  CLI::App* cmd = app.add_subcommand("export", "write a checkpoint (or, without --checkpoint, the --model network with random weights) as an ONNX model (opset 13, dynamic batch)");
   cmd->add_option("--checkpoint", o->checkpoint, "model.safetensors written by sepnet train")->check(CLI::ExistingFile);
   cmd->add_option("--out", o->out, "the .onnx file to write")->required();
   add_model_options(*cmd, o->spec, "cnn");
   cmd->add_option("--seed", o->seed, "without --checkpoint: the seed of the random initial weights");
-  cmd->footnote("Without --checkpoint, exports the --model options' network with random initial weights.");
   cmd->callback([o] {
     models::ModelSpec spec;
     std::unique_ptr<nn::Module> model;

@@ -45,9 +45,9 @@ conv_net = model([N("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 
                   weight("fcb", 3)], [1, 8, 8], [3])
 save("valid_conv_net.onnx", conv_net)
 shape_net = model([N("Shape", ["x"], ["s"]), N("Constant", [], ["i"], value=helper.make_tensor("i", TensorProto.INT64, [], [0])),
-                   N("Gather", ["s", "i"], ["b"], axis=0),
+                   N("Gather", ["s", "i"], ["batch"], axis=0),
                    N("Constant", [], ["ax"], value=helper.make_tensor("ax", TensorProto.INT64, [1], [0])),
-                   N("Unsqueeze", ["b", "ax"], ["bu"]),
+                   N("Unsqueeze", ["batch", "ax"], ["bu"]),
                    N("Constant", [], ["m1"], value=helper.make_tensor("m1", TensorProto.INT64, [1], [-1])),
                    N("Concat", ["bu", "m1"], ["shape"], axis=0), N("Reshape", ["x", "shape"], ["r"]),
                    N("MatMul", ["r", "w"], ["mm"]), N("Add", ["mm", "b"], ["a"]), N("Identity", ["a"], ["y"])],
@@ -82,5 +82,5 @@ save("bad_int32_weight.onnx", int32)
 save("bad_unknown_op.onnx", model([N("LeakyRelu", ["x"], ["y"])], [], [4], [4]))
 save("bad_auto_pad.onnx", model([N("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER")], [weight("w", 2, 1, 3, 3)],
                                 [1, 8, 8], [2, 8, 8]))
-save("bad_opset_9.onnx", model([N("Relu", ["x"], ["y"])], [], [4], [4], opset=9))
+save("bad_opset_18.onnx", model([N("Relu", ["x"], ["y"])], [], [4], [4], opset=18))
 print(f"wrote {len(os.listdir(out))} files to {out}")

@@ -84,11 +84,14 @@ int main(int argc, char** argv) {
     const fs::path data = dir / "test_data_set_0";
     std::vector<Tensor> inputs, outputs;
     std::string problem;
-    try {
+    for (const auto& in : model.graph().input())
+      if (problem.empty() && !in.type().has_tensor_type())
+        problem = fmt::format("input '{}' is not a tensor (a sequence or optional)", in.name());
+    if (problem.empty()) try {
       for (int i = 0; fs::exists(data / fmt::format("input_{}.pb", i)); ++i)
-        inputs.push_back(onnx::read_onnx_tensor_file((data / fmt::format("input_{}.pb", i)).string()));
+        inputs.push_back(sepnet::onnx::read_onnx_tensor_file((data / fmt::format("input_{}.pb", i)).string()));
       for (int i = 0; fs::exists(data / fmt::format("output_{}.pb", i)); ++i)
-        outputs.push_back(onnx::read_onnx_tensor_file((data / fmt::format("output_{}.pb", i)).string()));
+        outputs.push_back(sepnet::onnx::read_onnx_tensor_file((data / fmt::format("output_{}.pb", i)).string()));
     } catch (const std::exception& e) {
       problem = e.what();
     }
@@ -97,11 +100,11 @@ int main(int argc, char** argv) {
     infer::Graph graph;
     if (problem.empty()) {
       // The first graph input is the activation; the others (weights given as inputs) are bound as constants.
-      onnx::ReadOptions options;
+      sepnet::onnx::ReadOptions options;
       for (int i = 1; i < model.graph().input_size() && i < static_cast<int>(inputs.size()); ++i)
         options.constant_inputs[model.graph().input(i).name()] = inputs[static_cast<size_t>(i)];
       try {
-        graph = onnx::read_onnx_file((dir / "model.onnx").string(), options);
+        graph = sepnet::onnx::read_onnx_file((dir / "model.onnx").string(), options);
       } catch (const std::exception& e) {
         problem = e.what();
         const size_t cut = problem.find("model.onnx: ");

@@ -39,7 +39,8 @@ ModelEntry mobilenet_v1_entry() {
             o.in_channels = s.in_channels;
             o.channels_last = s.channels_last;
             return std::make_unique<MobileNetV1>(o, rng);
-          }};
+          },
+          mobilenet_graph};
 }
 
 MobileNetV1::MobileNetV1(const MobileNetOptions& o, Rng& rng) : options_(o) {

@@ -43,5 +43,7 @@ class MobileNetV1 : public nn::Module {
 // Registry entry "mobilenet": defaults 3×224ρ×224ρ images, 1000 classes; BN always on
 // (the paper's network; --no-bn is refused).
 ModelEntry mobilenet_v1_entry();
+// A MobileNetV1 as an inference graph: features → classifier (models/inference_graph.cpp).
+infer::Graph mobilenet_graph(const nn::Module& model, const ModelSpec& resolved);
 
 }  // namespace sepnet::models

@@ -11,6 +11,7 @@
 #include "sepnet/core/checkpoint.h"
 #include "sepnet/core/nn/module.h"
 #include "sepnet/core/random.h"
+#include "sepnet/infer/graph.h"
 
 namespace sepnet::models {
 
@@ -29,6 +30,9 @@ struct ModelSpec {
 };
 
 using ModelFactory = std::function<std::unique_ptr<nn::Module>(const ModelSpec&, Rng&)>;
+// Lowers a network the entry's factory built (for the same resolved spec) into an inference graph
+// with input "input" [kBatch, C, H, W] and output "logits"; inference_graph adds the metadata.
+using GraphLowering = std::function<infer::Graph(const nn::Module&, const ModelSpec&)>;
 
 struct ModelEntry {
   std::string name;
@@ -37,6 +41,7 @@ struct ModelEntry {
   // std::invalid_argument saying what the model accepts.
   std::function<ModelSpec(ModelSpec)> resolve;
   ModelFactory build;   // called with a resolved spec
+  GraphLowering to_graph = nullptr;  // optional: the network as an inference graph
 };
 
 // Adds a model; throws std::invalid_argument if the name is taken or the entry is incomplete.
@@ -53,6 +58,12 @@ std::unique_ptr<nn::Module> build_model(const ModelSpec& spec, Rng& rng);
 // buffer, so a spec whose network needs far more memory than the file's size is refused (naming
 // the file) before it is allocated: a few bytes of hostile metadata cannot cost gigabytes.
 std::unique_ptr<nn::Module> build_model_for_checkpoint(const ModelSpec& spec, Rng& rng, const std::string& path);
+// `model` (built for `resolved`, in eval mode for BatchNorm's running statistics) as an inference
+// graph, with metadata "sepnet.model", "sepnet.<spec key>" for each spec_metadata key, and the
+// input normalization "sepnet.input_mean" / "sepnet.input_std" (one value per channel, applied to
+// [0, 1] pixels). Throws std::invalid_argument "model X has no inference graph" when its entry
+// has no to_graph. Constants alias the model's weights.
+infer::Graph inference_graph(const nn::Module& model, const ModelSpec& resolved);
 // [batch, in_channels, image_size, image_size] of a resolved spec.
 Shape input_shape(const ModelSpec& resolved, int64_t batch = 1);
 // One line naming the spec: "dwsep+BN", "mobilenet α=0.25 32×32×1 → 10".

@@ -44,7 +44,8 @@ std::vector<ModelEntry> seed_model_entries() {
                        },
                        [](const ModelSpec& s, Rng& rng) -> std::unique_ptr<nn::Module> {
                          return std::make_unique<SeedNet>(s.name, s.batch_norm, rng);
-                       }});
+                       },
+                       seed_net_graph});
   }
   return entries;
 }

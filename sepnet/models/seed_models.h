@@ -38,5 +38,7 @@ const std::vector<std::string>& seed_architectures();  // {"cnn", "dw", "dwsep"}
 bool is_seed_architecture(const std::string& name);
 // Registry entries "cnn", "dw", "dwsep": 1×28×28 images, 10 classes; --no-bn leaves out BN.
 std::vector<ModelEntry> seed_model_entries();
+// A SeedNet as an inference graph: conv_module → Flatten → fc_module (models/inference_graph.cpp).
+infer::Graph seed_net_graph(const nn::Module& model, const ModelSpec& resolved);
 
 }  // namespace sepnet::models

@@ -17,10 +17,13 @@ namespace {
 
 namespace pb = ::onnx;
 
-// The opset range whose definitions of the supported operators match opset 13 once the
-// attributes that later opsets added (Reshape's allowzero, Shape's start/end, BatchNormalization's
-// training_mode) are checked; 17 is the newest the Debian ONNX 1.12 protobuf knows.
-constexpr int64_t kMinOpset = 13, kMaxOpset = 17;
+// The default-domain opsets read. 17 is the newest the Debian ONNX 1.12 protobuf knows. Older
+// definitions of the supported operators differ from opset 13 only in attributes that the
+// per-operator attribute check below refuses when present (Clip's min/max attributes, Reshape's
+// shape attribute, BatchNormalization's is_test, ...) or in defaults equal to what sepnet does,
+// except Softmax (2-D coercion before 13, accepted only along the last axis) and Unsqueeze (axes
+// an attribute before 13, read as such).
+constexpr int64_t kMinOpset = 1, kMaxOpset = 17;
 // A shape-tensor entry standing for the symbolic batch (Shape(x)[0] of an activation).
 constexpr int64_t kSymbolicBatch = std::numeric_limits<int64_t>::min();
 
@@ -142,6 +145,7 @@ class Importer {
     for (const auto& opset : model_.opset_import()) {
       if (opset.domain().empty() || opset.domain() == "ai.onnx") {
         found = true;
+        opset_ = opset.version();
         if (opset.version() < kMinOpset || opset.version() > kMaxOpset)
           fail(at(fmt::format("opset {} of the default domain is not supported (sepnet reads opsets {} to {})",
                               opset.version(), kMinOpset, kMaxOpset)));
@@ -350,7 +354,7 @@ class Importer {
       one = infer::infer_shapes(graph_, 1);
       two = infer::infer_shapes(graph_, 2);
     } catch (const std::invalid_argument& e) {
-      node_fail(n, e.what());
+      fail(at(e.what()));  // names the node already
     }
     graph_.output = saved_output;
     const Shape& s1 = one[out];
@@ -470,7 +474,9 @@ class Importer {
       const int x = activation_input(n, 0);
       const int64_t rank = static_cast<int64_t>(graph_.values[x].shape.size());
       const bool flatten = op == "Flatten";
-      attrs.axis = normalized_axis(n, int_attribute(n, "axis", flatten ? 1 : -1), rank, flatten);
+      attrs.axis = normalized_axis(n, int_attribute(n, "axis", flatten ? 1 : (opset_ < 13 ? 1 : -1)), rank, flatten);
+      if (!flatten && opset_ < 13 && attrs.axis != rank - 1)
+        node_fail(n, fmt::format("Softmax before opset 13 flattens from axis {}; only the last axis is supported", attrs.axis));
       emit(n, flatten ? OpKind::flatten : OpKind::softmax, {x}, attrs);
     } else if (op == "Reshape") {
       check_attributes(n, {"allowzero"});
@@ -526,10 +532,18 @@ class Importer {
       }
       bind_ints(n, std::move(t));
     } else if (op == "Unsqueeze") {
-      check_attributes(n, {});
-      input_count(n, 2, 2);
+      IntTensor axes;
+      if (opset_ < 13) {  // axes an attribute
+        check_attributes(n, {"axes"});
+        input_count(n, 1, 1);
+        axes.values = ints_attribute(n, "axes");
+        axes.dims = {static_cast<int64_t>(axes.values.size())};
+      } else {
+        check_attributes(n, {});
+        input_count(n, 2, 2);
+        axes = int_input(n, 1);
+      }
       IntTensor t = int_input(n, 0);
-      const IntTensor& axes = int_input(n, 1);
       const int64_t rank = static_cast<int64_t>(t.dims.size() + axes.values.size());
       if (rank > 8) node_fail(n, "too many axes");
       std::vector<int64_t> sorted;
@@ -587,6 +601,7 @@ class Importer {
   infer::Graph graph_;
   std::map<std::string, Binding> names_;
   int node_index_ = 0;
+  int64_t opset_ = 0;
 };
 
 }  // namespace

@@ -58,6 +58,7 @@ class BatchNorm2d : public Module {
   // relu(forward(x)) as one fused op; Sequential uses it for a BatchNorm2d followed by a ReLU.
   Tensor forward_relu(const Tensor& x);
   std::string describe() const override;
+  float eps() const { return eps_; }
   // PyTorch's int64 num_batches_tracked is not kept: with a fixed momentum it changes nothing.
   Tensor weight, bias, running_mean, running_var;
 
@@ -79,6 +80,8 @@ class MaxPool2d : public Module {
   Tensor forward(const Tensor& x) override;
   std::string describe() const override;
   Shape output_shape(const Shape& in) const override;
+  int kernel() const { return kernel_; }
+  int stride() const { return stride_; }
 
  private:
   int kernel_, stride_;
