@@ -1,6 +1,6 @@
 // Runs an ONNX model with ONNX Runtime for Node (the independent reference tests/onnx_ort.sh
 // compares sepnet against): reads a float32 .npy input, writes the first output as float32 .npy.
-// Usage: node scripts/ort_run.mjs model.onnx x.npy out.npy
+// Usage: node scripts/ort_run.mjs model.onnx x.npy out.npy [model.onnx x.npy out.npy ...]
 // onnxruntime-node is resolved from NODE_PATH or scripts/ort/node_modules (npm ci there, with
 // ONNXRUNTIME_NODE_INSTALL=skip so its post-install step downloads no GPU provider).
 import { readFileSync, writeFileSync } from "node:fs";
@@ -8,9 +8,9 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const [model, inputPath, outputPath] = process.argv.slice(2);
-if (!outputPath) {
-  console.error("usage: node scripts/ort_run.mjs model.onnx x.npy out.npy");
+const args = process.argv.slice(2);
+if (args.length === 0 || args.length % 3 !== 0) {
+  console.error("usage: node scripts/ort_run.mjs model.onnx x.npy out.npy [model.onnx x.npy out.npy ...]");
   process.exit(2);
 }
 const require = createRequire(join(dirname(fileURLToPath(import.meta.url)), "ort", "package.json"));
@@ -42,9 +42,12 @@ function writeNpy(path, dims, data) {
   writeFileSync(path, Buffer.concat([prefix, Buffer.from(header, "latin1"), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
 
-const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, graphOptimizationLevel: "disabled" });
-const x = readNpy(inputPath);
-const results = await session.run({ [session.inputNames[0]]: new ort.Tensor("float32", x.data, x.dims) });
-const y = results[session.outputNames[0]];
-writeNpy(outputPath, y.dims, y.data);
-console.log(`${model}: ${session.inputNames[0]} [${x.dims}] -> ${session.outputNames[0]} [${y.dims}] (ONNX Runtime ${ort.env.versions.common})`);
+for (let i = 0; i < args.length; i += 3) {
+  const [model, inputPath, outputPath] = args.slice(i, i + 3);
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, graphOptimizationLevel: "disabled" });
+  const x = readNpy(inputPath);
+  const results = await session.run({ [session.inputNames[0]]: new ort.Tensor("float32", x.data, x.dims) });
+  const y = results[session.outputNames[0]];
+  writeNpy(outputPath, y.dims, y.data);
+  console.log(`${model}: ${session.inputNames[0]} [${x.dims}] -> ${session.outputNames[0]} [${y.dims}] (ONNX Runtime ${ort.env.versions.common})`);
+}
