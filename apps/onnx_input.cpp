@@ -60,6 +60,17 @@ data::ImageDataset load_test_set_for(const std::string& model_path, const infer:
 
 bench::ThroughputResult measure_onnx_throughput(const std::string& path, const bench::ThroughputOptions& options) {
   infer::Graph graph = onnx::read_onnx_file(path);
+  // Multiply-accumulates per image of the convolutions and matrix products, for GMAC/s.
+  long long macs = 0;
+  const std::vector<Shape> shapes = infer::infer_shapes(graph, 1);
+  for (const auto& node : graph.nodes) {
+    const Shape& out = shapes[node.output];
+    const Shape& w = shapes[node.inputs.size() > 1 ? node.inputs[1] : node.inputs[0]];
+    if (node.op == infer::OpKind::conv)
+      macs += shape_numel(out) * w[1] * w[2] * w[3];
+    else if (node.op == infer::OpKind::gemm || node.op == infer::OpKind::matmul)
+      macs += shape_numel(out) * (node.op == infer::OpKind::gemm && node.attributes.trans_b ? w[1] : w[0]);
+  }
   Shape shape = graph.values[graph.input].shape;
   shape[0] = options.batch;
   Tensor x = Tensor::empty(shape);
@@ -69,6 +80,7 @@ bench::ThroughputResult measure_onnx_throughput(const std::string& path, const b
   bench::ThroughputResult r;
   r.model = path;
   r.input_size = shape.size() == 4 ? static_cast<int>(shape[3]) : 0;
+  r.macs_per_image = macs;
   infer::Executor executor(std::move(graph));
   for (int i = 0; i < options.warmup; ++i) executor.run(x);
   using Clock = std::chrono::steady_clock;
