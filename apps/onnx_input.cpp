@@ -43,9 +43,12 @@ float one_value(const std::string& model_path, const std::string& key, const std
 void check_input_shape(const std::string& what, const Shape& shape, const Shape& graph_input) {
   bool fits = shape.size() == graph_input.size() && !shape.empty() && shape[0] > 0;
   for (size_t i = 1; fits && i < shape.size(); ++i) fits = shape[i] == graph_input[i];
-  if (!fits)
-    throw std::invalid_argument(fmt::format("{}: shape {} does not fit the model's input {} (dimension 0 the batch)", what,
-                                            shape_to_string(shape), shape_to_string(graph_input)));
+  if (!fits) {
+    std::string expected = "[N";
+    for (size_t i = 1; i < graph_input.size(); ++i) expected += fmt::format(", {}", graph_input[i]);
+    throw std::invalid_argument(fmt::format("{}: shape {} does not fit the model's input {}]", what, shape_to_string(shape),
+                                            expected));
+  }
 }
 
 data::ImageDataset load_test_set_for(const std::string& model_path, const infer::Graph& graph, const std::string& dir) {
