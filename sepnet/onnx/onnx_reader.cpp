@@ -24,6 +24,8 @@ namespace pb = ::onnx;
 // except Softmax (2-D coercion before 13, accepted only along the last axis) and Unsqueeze (axes
 // an attribute before 13, read as such).
 constexpr int64_t kMinOpset = 1, kMaxOpset = 17;
+// Far above any network sepnet runs (MobileNet v1 has 84 nodes); bounds the load-time work.
+constexpr int kMaxNodes = 100000;
 // A shape-tensor entry standing for the symbolic batch (Shape(x)[0] of an activation).
 constexpr int64_t kSymbolicBatch = std::numeric_limits<int64_t>::min();
 
@@ -116,7 +118,10 @@ class Importer {
     const pb::GraphProto& g = model_.graph();
     for (const auto& init : g.initializer()) bind_tensor(init.name(), init, fmt::format("initializer '{}'", init.name()));
     bind_inputs(g);
+    if (g.node_size() > kMaxNodes)
+      fail(at(fmt::format("the graph has {} nodes; sepnet reads at most {}", g.node_size(), kMaxNodes)));
     for (int i = 0; i < g.node_size(); ++i) import_node(g.node(i), i);
+    if (!shapes_known_) infer_shapes();
     if (g.output_size() != 1) fail(at(fmt::format("the graph has {} outputs; sepnet reads models with one", g.output_size())));
     const Binding& out = lookup(g.output(0).name(), "the graph output");
     if (out.kind != Binding::Kind::activation)
@@ -294,7 +299,7 @@ class Importer {
     if (auto_pad == "VALID") return;
     if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
       node_fail(n, fmt::format("attribute 'auto_pad'={} is not supported", auto_pad));
-    const Shape& in = graph_.values[x].shape;
+    const Shape& in = const_cast<Importer*>(this)->activation_shape(x);
     if (in.size() != 4) node_fail(n, "auto_pad needs a 4-D input");
     for (int i = 0; i < 2; ++i) {  // output = ceil(in / stride), padding split evenly, the odd one at the end (UPPER)
       const int64_t size = in[2 + i], stride = attrs.stride[i];
@@ -337,35 +342,50 @@ class Importer {
     return float_value(n, i);
   }
 
-  // Adds a node and sets its output's shape from the input's (dimension 0 stays the batch).
+  // Adds a node. Output shapes are computed when an operator needs one (Shape, axes, auto_pad)
+  // and once at the end, all nodes at a time, so a long graph costs a few passes, not one per node.
   void emit(const pb::NodeProto& n, infer::OpKind op, std::vector<int> inputs, infer::Attributes attrs) {
     infer::Node node;
     node.op = op;
     node.name = n.name().empty() ? fmt::format("{}_{}", n.op_type(), node_index_) : n.name();
     node.inputs = std::move(inputs);
     node.attributes = std::move(attrs);
-    const int id = graph_.add_node(std::move(node), n.output(0), Shape{});
-    const int out = graph_.nodes.back().output;
-    (void)id;
+    graph_.add_node(std::move(node), n.output(0), Shape{});
+    names_[n.output(0)] = Binding{Binding::Kind::activation, graph_.nodes.back().output, Tensor(), {}};
+    shapes_known_ = false;
+  }
+  // The shape of activation `x`, dimension 0 the batch (kBatch).
+  const Shape& activation_shape(int x) {
+    if (!shapes_known_) infer_shapes();
+    return graph_.values[x].shape;
+  }
+  // Shapes for a batch of 1 and of 2: every node's output must keep the batch as dimension 0 and
+  // nothing else may depend on it, since sepnet's graphs run at any batch size.
+  void infer_shapes() {
     const int saved_output = graph_.output;
-    graph_.output = out;
+    graph_.output = graph_.nodes.empty() ? graph_.input : graph_.nodes.back().output;
     std::vector<Shape> one, two;
     try {
       one = infer::infer_shapes(graph_, 1);
       two = infer::infer_shapes(graph_, 2);
     } catch (const std::invalid_argument& e) {
-      fail(at(e.what()));  // names the node already
+      fail(at(e.what()));  // names the node
     }
     graph_.output = saved_output;
-    const Shape& s1 = one[out];
-    const Shape& s2 = two[out];
-    if (s1.empty() || s1.size() != s2.size() || s1[0] != 1 || s2[0] != 2 || !std::equal(s1.begin() + 1, s1.end(), s2.begin() + 1))
-      node_fail(n, fmt::format("its output shape ({} for a batch of 1) does not keep the batch as dimension 0",
-                               shape_to_string(s1)));
-    Shape shape = s1;
-    shape[0] = infer::kBatch;
-    graph_.values[out].shape = shape;
-    names_[n.output(0)] = Binding{Binding::Kind::activation, out, Tensor(), {}};
+    for (size_t i = shaped_nodes_; i < graph_.nodes.size(); ++i) {
+      const infer::Node& node = graph_.nodes[i];
+      const Shape& s1 = one[node.output];
+      const Shape& s2 = two[node.output];
+      if (s1.empty() || s1.size() != s2.size() || s1[0] != 1 || s2[0] != 2 ||
+          !std::equal(s1.begin() + 1, s1.end(), s2.begin() + 1))
+        fail(at(fmt::format("node '{}' ({}): its output shape ({} for a batch of 1) does not keep the batch as dimension 0",
+                            node.name, infer::op_name(node.op), shape_to_string(s1))));
+      Shape shape = s1;
+      shape[0] = infer::kBatch;
+      graph_.values[node.output].shape = shape;
+    }
+    shaped_nodes_ = graph_.nodes.size();
+    shapes_known_ = true;
   }
   void bind_ints(const pb::NodeProto& n, IntTensor t) {
     Binding b;
@@ -472,7 +492,7 @@ class Importer {
       check_attributes(n, {"axis"});
       input_count(n, 1, 1);
       const int x = activation_input(n, 0);
-      const int64_t rank = static_cast<int64_t>(graph_.values[x].shape.size());
+      const int64_t rank = static_cast<int64_t>(activation_shape(x).size());
       const bool flatten = op == "Flatten";
       attrs.axis = normalized_axis(n, int_attribute(n, "axis", flatten ? 1 : (opset_ < 13 ? 1 : -1)), rank, flatten);
       if (!flatten && opset_ < 13 && attrs.axis != rank - 1)
@@ -506,7 +526,7 @@ class Importer {
       check_attributes(n, {"start", "end"});
       input_count(n, 1, 1);
       const Binding& b = input_binding(n, 0);
-      Shape dims = b.kind == Binding::Kind::activation ? graph_.values[b.value].shape
+      Shape dims = b.kind == Binding::Kind::activation ? activation_shape(b.value)
                    : b.kind == Binding::Kind::float_constant ? b.constant.shape() : b.ints.dims;
       if (b.kind == Binding::Kind::activation) dims[0] = kSymbolicBatch;
       const int64_t rank = static_cast<int64_t>(dims.size());
@@ -602,6 +622,8 @@ class Importer {
   std::map<std::string, Binding> names_;
   int node_index_ = 0;
   int64_t opset_ = 0;
+  bool shapes_known_ = true;
+  size_t shaped_nodes_ = 0;
 };
 
 }  // namespace
