@@ -80,7 +80,7 @@ save("bad_external_data.onnx", external)
 int32 = model([N("MatMul", ["x", "w"], ["y"])], [numpy_helper.from_array(np.ones((4, 4), np.int32), "w")], [4], [4])
 save("bad_int32_weight.onnx", int32)
 save("bad_unknown_op.onnx", model([N("LeakyRelu", ["x"], ["y"])], [], [4], [4]))
-save("bad_auto_pad.onnx", model([N("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER")], [weight("w", 2, 1, 3, 3)],
+save("valid_auto_pad_same_upper.onnx", model([N("Conv", ["x", "w"], ["y"], auto_pad="SAME_UPPER")], [weight("w", 2, 1, 3, 3)],
                                 [1, 8, 8], [2, 8, 8]))
 save("bad_opset_18.onnx", model([N("Relu", ["x"], ["y"])], [], [4], [4], opset=18))
 print(f"wrote {len(os.listdir(out))} files to {out}")

@@ -115,7 +115,7 @@ TEST_CASE("hostile ONNX files are refused with an error naming the file and the 
 
 TEST_CASE("auto_pad SAME_UPPER pads as ONNX defines it; an unused initializer is ignored", "[onnx]") {
   const std::string corpus = SEPNET_ONNX_CORPUS_DIR;
-  const infer::Graph same = onnx::read_onnx_file(corpus + "/bad_auto_pad.onnx");
+  const infer::Graph same = onnx::read_onnx_file(corpus + "/valid_auto_pad_same_upper.onnx");
   REQUIRE(same.nodes.size() == 1);
   // 8x8 input, 3x3 kernel, stride 1: output 8x8, one pixel of padding on each side.
   CHECK(same.nodes[0].attributes.pads == std::array<int, 4>{1, 1, 1, 1});
