@@ -306,6 +306,7 @@ class Importer {
       const int64_t out = (size + stride - 1) / stride;
       const int64_t extent = (int64_t{kernel[i]} - 1) * attrs.dilation[i] + 1;
       const int64_t total = std::max<int64_t>(0, (out - 1) * stride + extent - size);
+      if (total > (1 << 16)) node_fail(n, fmt::format("auto_pad needs {} pixels of padding", total));
       const int64_t small = total / 2, large = total - small;
       attrs.pads[i] = static_cast<int>(auto_pad == "SAME_UPPER" ? small : large);
       attrs.pads[2 + i] = static_cast<int>(auto_pad == "SAME_UPPER" ? large : small);
@@ -505,6 +506,12 @@ class Importer {
       const int x = activation_input(n, 0);
       const IntTensor& shape = int_input(n, 1);
       if (shape.dims.size() != 1) node_fail(n, "the shape input must be 1-D");
+      int64_t fixed = 1;  // the product of the given sizes stays bounded, so no shape rule overflows
+      for (int64_t v : shape.values)
+        if (v > 0 && (v > options_.max_tensor_elements || fixed > options_.max_tensor_elements / v))
+          node_fail(n, fmt::format("shape entry {} makes a tensor of more than {} elements", v, options_.max_tensor_elements));
+        else if (v > 0)
+          fixed *= v;
       for (size_t i = 0; i < shape.values.size(); ++i) {
         const int64_t v = shape.values[i];
         if (v == kSymbolicBatch) {
