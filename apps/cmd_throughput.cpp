@@ -31,6 +31,10 @@ void register_throughput(CLI::App& app) {
   cmd->add_option("--batch", o->run.batch, "images per batch")->check(CLI::PositiveNumber);
   cmd->add_option("--mode", o->mode, "infer (eval, no graph) | train (forward, loss, backward, SGD step)")
       ->check(CLI::IsMember({"infer", "train"}));
+  cmd->add_option("--engine", o->run.engine,
+                  "inference engine: autograd (the model's eval forward) | graph (the inference-graph executor: "
+                  "BN folded, activations fused, planned arenas; docs/inference.md)")
+      ->check(CLI::IsMember({"autograd", "graph"}));
   cmd->add_option("--seconds", o->run.seconds, "timed seconds after warm-up (median batch time is reported)")
       ->check(CLI::Range(0.1, 600.0));
   cmd->add_flag("--json", o->json, "print one JSON object instead of a sentence");
@@ -56,13 +60,14 @@ void register_throughput(CLI::App& app) {
     profiler::set_enabled(false);
     const int threads = kernels::available_threads();
     if (o->json) {
-      nlohmann::json j{{"model", r.model},       {"mode", o->mode},           {"batch", o->run.batch},
+      nlohmann::json j{{"model", r.model},       {"mode", o->mode},           {"engine", o->run.engine}, {"batch", o->run.batch},
                        {"input", r.input_size},  {"threads", threads},        {"isa", kernels::isa_name(kernels::active_isa())},
                        {"batches", r.batches},   {"median_ms", r.median_ms},  {"images_per_second", r.images_per_second},
                        {"macs_per_image", r.macs_per_image}};
       fmt::print("{}\n", j.dump());
       return;
     }
+    if (o->run.engine == "graph") o->mode += " (graph executor)";
     fmt::print("{} {} batch {} input {}x{}: {:.1f} images/s ({:.2f} ms per batch, median of {}; {:.1f} GMAC/s; {} threads, {})\n",
                r.model, o->mode, o->run.batch, r.input_size, r.input_size, r.images_per_second, r.median_ms,
                r.batches, r.images_per_second * static_cast<double>(r.macs_per_image) / 1e9, threads,

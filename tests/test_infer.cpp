@@ -231,6 +231,8 @@ TEST_CASE("executor matches the reference: a MobileNet-style channels-last chain
   h = b.batch_norm(b.conv(h, 16, 16, 3, conv_attributes(1, {1, 1, 1, 1}, 16), false), 16);
   h = b.node(OpKind::relu, {b.node(OpKind::add, {h, skip})});               // same-shape add, NHWC
   h = b.node(OpKind::add, {h, b.constant({16, 1, 1})});                      // broadcast add, NCHW
+  h = b.node(OpKind::add, {b.constant({1, 16, 4, 4}), h});                   // a constant first, same shape at batch 1
+  h = b.node(OpKind::add, {skip, h});                                        // NHWC + NCHW: h converted to NHWC
   h = b.node(OpKind::flatten, {b.node(OpKind::global_average_pool, {h})});
   h = b.node(OpKind::gemm, {h, b.constant({16, 10})});
   check_executor(b.g, {3, 16, 16});
@@ -242,6 +244,8 @@ TEST_CASE("executor matches the reference: a MobileNet-style channels-last chain
   CHECK(summary.find("stem NCHW→NHWC") != std::string::npos);
   CHECK(summary.find("depthwise NHWC") != std::string::npos);
   CHECK(summary.find("1×1 GEMM NHWC") != std::string::npos);
+  CHECK(summary.find("to NCHW: ") != std::string::npos);
+  CHECK(summary.find("to NHWC: ") != std::string::npos);
 }
 
 TEST_CASE("executor matches the reference: gemm transposes, matmul, broadcasting, reshape", "[infer]") {

@@ -1,5 +1,7 @@
 #include "sepnet/infer/conv_step.h"
 
+#include <algorithm>
+
 #include "sepnet/infer/epilogue.h"
 #include "sepnet/kernels/conv_direct.h"
 #include "sepnet/kernels/conv_stem.h"
@@ -7,6 +9,7 @@
 #include "sepnet/kernels/depthwise_nhwc.h"
 #include "sepnet/kernels/gemm.h"
 #include "sepnet/kernels/pointwise.h"
+#include "sepnet/kernels/threads.h"
 
 namespace sepnet::infer {
 
@@ -20,6 +23,31 @@ ConvDims dims(const Step& s, const Shape& weight) {
   return {static_cast<int>(s.in_shape[0]), static_cast<int>(s.in_shape[1]), static_cast<int>(s.in_shape[2]),
           static_cast<int>(s.in_shape[3]), static_cast<int>(weight[0]),       static_cast<int>(weight[2]),
           static_cast<int>(weight[3]),     static_cast<int>(s.out_shape[2]),  static_cast<int>(s.out_shape[3])};
+}
+
+// A 1×1 conv over NHWC pixels is one GEMM [rows × C]·Wᵀ. sgemm has no epilogue hook, so when
+// there are many rows and a small weight the GEMM is split into row blocks of about 256 KiB of
+// output, one thread each (sgemm runs on the calling thread inside a parallel region), and each
+// block gets its bias and activation while it is still in that core's cache. Few rows or a large
+// weight (late layers at batch 1, where each block would pack the whole weight again): one
+// multi-threaded GEMM, then the epilogue as a separate pass (small there).
+void pointwise_nhwc(const float* x, const float* w, const float* bias, float* y, long rows, int c, int m,
+                    const Epilogue& e) {
+  const long block = std::max(64L, std::min(4096L, (64L << 10) / std::max(m, 1)) / 8 * 8);
+  const long blocks = (rows + block - 1) / block;
+  const int threads = kernels::available_threads();
+  const bool small_weight = static_cast<long>(c) * m <= (64L << 10);
+  if (!small_weight || blocks < 2L * threads) {
+    kernels::sgemm(false, true, static_cast<int>(rows), m, c, 1.0f, x, c, w, c, 0.0f, y, m);
+    apply_rows(y, rows, m, bias, e);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1)
+  for (long b = 0; b < blocks; ++b) {
+    const long r0 = b * block, nr = std::min(block, rows - r0);
+    kernels::sgemm(false, true, static_cast<int>(nr), m, c, 1.0f, x + r0 * c, c, w, c, 0.0f, y + r0 * m, m);
+    apply_rows(y + r0 * m, nr, m, bias, e);
+  }
 }
 
 }  // namespace
@@ -91,10 +119,7 @@ void run_conv(const Step& s, const float* const* in, float* y, float* scratch) {
       apply_rows(y, pixels, d.m, nullptr, clip_only);
       return;
     case ConvKernel::pointwise_nhwc:
-      // sgemm has no epilogue hook: bias and activation follow in one pass over the output rows.
-      kernels::sgemm(false, true, static_cast<int>(static_cast<long>(d.n) * d.h * d.w), d.m, d.c, 1.0f, x, d.c, w, d.c,
-                     0.0f, y, d.m);
-      apply_rows(y, pixels, d.m, bias, e);
+      pointwise_nhwc(x, w, bias, y, pixels, d.c, d.m, e);
       return;
     case ConvKernel::stem:
       kernels::stem_conv2d_forward({d.n, d.c, d.h, d.w, d.m, d.kh, d.kw, stride, pad}, x, w, bias, y);

@@ -38,6 +38,7 @@ struct PlanData {
   std::vector<std::shared_ptr<Storage>> arenas;
   std::shared_ptr<Storage> scratch;
   int64_t scratch_floats = 0;
+  std::vector<int32_t> pool_indices;  // the max pool kernel's winner indices (not used further)
   int input_buffer = -1, output_buffer = -1;
   size_t bytes = 0;
 };
@@ -50,6 +51,8 @@ Executor::Executor(Graph graph, ExecutorOptions options) : graph_(std::move(grap
   if (options_.fold_batch_norm) fold_batch_norm(graph_);
   if (options_.fuse_activations) fuse_activations(graph_);
   validate(graph_);
+  if (graph_.values[graph_.output].is_constant())
+    throw std::invalid_argument("graph output '" + graph_.values[graph_.output].name + "' is a constant, not computed");
   infer_shapes(graph_, 1);  // refuse a graph whose shapes do not fit before the first run
 }
 
@@ -80,7 +83,7 @@ struct Builder {
     if (other < 0) throw std::logic_error("executor: value '" + g.values[v].name + "' has no buffer");
     Step s;
     s.kind = layout == Layout::nhwc ? StepKind::to_nhwc : StepKind::to_nchw;
-    s.label = "layout " + g.values[v].name;
+    s.label = (layout == Layout::nhwc ? "to NHWC: " : "to NCHW: ") + g.values[v].name;
     s.in_shape = value_shapes[v];
     s.out_shape = value_shapes[v];
     s.inputs = {other};
@@ -125,7 +128,9 @@ struct Builder {
         break;
       case OpKind::add:
         s.kind = StepKind::add;
-        if (value_shapes[n.inputs[0]] == value_shapes[n.inputs[1]] && can_be_nhwc(n.inputs[0]))
+        // Channels-last only between two activations of one shape (constants are stored NCHW).
+        if (value_shapes[n.inputs[0]] == value_shapes[n.inputs[1]] && can_be_nhwc(n.inputs[0]) &&
+            !g.values[n.inputs[0]].is_constant() && !g.values[n.inputs[1]].is_constant())
           in_layout = out_layout = available(n.inputs[0]);
         break;
       case OpKind::global_average_pool:
@@ -159,6 +164,8 @@ struct Builder {
     (out_layout == Layout::nchw ? in_nchw : in_nhwc)[n.output] = s.output;
     s.scratch_floats = scratch_floats_for(s);
     plan->scratch_floats = std::max(plan->scratch_floats, s.scratch_floats);
+    const int64_t indices = index_scratch_for(s);
+    if (indices > static_cast<int64_t>(plan->pool_indices.size())) plan->pool_indices.resize(indices);
     plan->steps.push_back(std::move(s));
   }
 };
@@ -192,7 +199,7 @@ Tensor Executor::run(const Tensor& input) {
       plan->bytes += static_cast<size_t>(floats) * sizeof(float);
     }
     if (plan->scratch_floats > 0) plan->scratch = make_storage(plan->scratch_floats, false);
-    plan->bytes += static_cast<size_t>(plan->scratch_floats) * sizeof(float);
+    plan->bytes += static_cast<size_t>(plan->scratch_floats) * sizeof(float) + plan->pool_indices.size() * sizeof(int32_t);
     plan->pointers.assign(plan->lives.size(), nullptr);
     for (size_t k = 0; k < arena_buffers.size(); ++k)
       plan->pointers[arena_buffers[k]] = plan->arenas[arenas.arena_of[k]]->data();
@@ -204,7 +211,7 @@ Tensor Executor::run(const Tensor& input) {
   for (const Step& s : p.steps) {
     const float* inputs[kMaxStepInputs] = {};
     for (size_t k = 0; k < s.inputs.size(); ++k) inputs[k] = s.inputs[k] >= 0 ? p.pointers[s.inputs[k]] : s.constants[k];
-    run_step(s, inputs, p.pointers[s.output], scratch);
+    run_step(s, inputs, p.pointers[s.output], scratch, p.pool_indices.data());
   }
   Tensor out = Tensor::empty(p.shapes[p.output_buffer]);
   std::memcpy(out.data(), p.pointers[p.output_buffer], sizeof(float) * out.numel());

@@ -19,7 +19,8 @@ struct ExecutorOptions {
 class Executor {
  public:
   // Validates and optimizes `graph`; throws std::invalid_argument naming the first node it
-  // cannot run.
+  // cannot run. Constants the passes do not replace stay shared with whoever else holds them
+  // (a lowered model's weights): keep those alive and unchanged while the executor runs.
   explicit Executor(Graph graph, ExecutorOptions options = {});
   // Input [N, ...] in the graph input's shape (NCHW for images); returns the graph output.
   Tensor run(const Tensor& input);

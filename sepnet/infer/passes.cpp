@@ -56,7 +56,7 @@ int fold_batch_norm(Graph& g) {
         folded_w.data()[m * per_channel + k] = static_cast<float>(w.data()[m * per_channel + k] * factor);
       folded_b.data()[m] = static_cast<float>(((bias ? bias[m] : 0.0) - mean[m]) * factor + shift[m]);
     }
-    const std::string& base = g.values[conv.inputs[1]].name;
+    const std::string base = g.values[conv.inputs[1]].name;  // a copy: add_constant may move the values
     conv.inputs[1] = g.add_constant(base + ".bn_folded", folded_w);
     const int b = g.add_constant(base + ".bn_folded_bias", folded_b);
     if (conv.inputs.size() == 3) conv.inputs[2] = b; else conv.inputs.push_back(b);

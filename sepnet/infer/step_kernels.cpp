@@ -13,6 +13,7 @@
 #include "sepnet/kernels/gemm.h"
 #include "sepnet/kernels/layout.h"
 #include "sepnet/kernels/parallel.h"
+#include "sepnet/kernels/pool.h"
 
 namespace sepnet::infer {
 
@@ -40,9 +41,23 @@ void batch_norm(const Step& s, const float* const* in, float* y) {
   }
 }
 
-void pool(const Step& s, const float* x, float* y) {
+// Max pooling without padding and with one kernel size and stride: kernels::max_pool2d_forward
+// (vectorized for 2×2 / 2).
+bool plain_max_pool(const Step& s) {
+  const Attributes& a = s.node->attributes;
+  return s.node->op == OpKind::max_pool && a.pads == std::array<int, 4>{0, 0, 0, 0} && a.kernel[0] == a.kernel[1] &&
+         a.stride[0] == a.stride[1];
+}
+
+void pool(const Step& s, const float* x, float* y, int32_t* indices) {
   const Attributes& a = s.node->attributes;
   const bool is_max = s.node->op == OpKind::max_pool;
+  if (plain_max_pool(s)) {
+    kernels::max_pool2d_forward({static_cast<int>(s.in_shape[0]), static_cast<int>(s.in_shape[1]),
+                                 static_cast<int>(s.in_shape[2]), static_cast<int>(s.in_shape[3]), a.kernel[0], a.stride[0]},
+                                x, y, indices);
+    return;
+  }
   const int64_t planes = s.in_shape[0] * s.in_shape[1], H = s.in_shape[2], W = s.in_shape[3];
   const int64_t OH = s.out_shape[2], OW = s.out_shape[3];
   const int threads = kernels::threads_for(planes * OH * OW * a.kernel[0] * a.kernel[1], 1L << 15);
@@ -192,14 +207,15 @@ const char* conv_kernel_name(ConvKernel k) {
 }  // namespace
 
 int64_t scratch_floats_for(const Step& s) { return s.kind == StepKind::conv ? conv_scratch_floats(s) : 0; }
+int64_t index_scratch_for(const Step& s) { return s.kind == StepKind::pool && plain_max_pool(s) ? shape_numel(s.out_shape) : 0; }
 
-void run_step(const Step& s, const float* const* in, float* y, float* scratch) {
+void run_step(const Step& s, const float* const* in, float* y, float* scratch, int32_t* index_scratch) {
   switch (s.kind) {
     case StepKind::conv: run_conv(s, in, y, scratch); return;
     case StepKind::batch_norm: batch_norm(s, in, y); return;
     case StepKind::elementwise: elementwise(s, in[0], y); return;
     case StepKind::add: add(s, in, y); return;
-    case StepKind::pool: pool(s, in[0], y); return;
+    case StepKind::pool: pool(s, in[0], y, index_scratch); return;
     case StepKind::global_average_pool: global_average_pool(s, in[0], y); return;
     case StepKind::gemm: gemm(s, in, y); return;
     case StepKind::matmul: matmul(s, in, y); return;

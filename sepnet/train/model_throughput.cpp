@@ -9,12 +9,16 @@
 #include "sepnet/core/autograd.h"
 #include "sepnet/core/optim/optimizer.h"
 #include "sepnet/core/random.h"
+#include "sepnet/infer/executor.h"
 #include "sepnet/train/trainer.h"
 
 namespace sepnet::bench {
 
 ModelStep make_model_step(const ThroughputOptions& o) {
   if (o.batch < 1) throw std::invalid_argument("throughput: batch must be >= 1");
+  if (o.engine != "autograd" && o.engine != "graph")
+    throw std::invalid_argument("throughput: engine must be 'autograd' or 'graph', not '" + o.engine + "'");
+  if (o.train && o.engine == "graph") throw std::invalid_argument("throughput: the graph engine only runs inference");
   Rng rng(1);
   const models::ModelSpec spec = models::resolve_spec(o.model);
   std::shared_ptr<nn::Module> net = models::build_model(spec, rng);
@@ -37,6 +41,13 @@ ModelStep make_model_step(const ThroughputOptions& o) {
       Tensor loss = train::classification_loss("ce", net->forward(x), labels);
       loss.backward();
       optimizer->step();
+    };
+  } else if (o.engine == "graph") {
+    net->eval();
+    auto executor = std::make_shared<infer::Executor>(models::inference_graph(*net, spec));
+    step.run = [net, executor, x] {  // net holds the weights the graph's constants alias
+      Tensor logits = executor->run(x);
+      (void)logits;
     };
   } else {
     net->eval();

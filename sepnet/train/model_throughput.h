@@ -13,6 +13,10 @@ struct ThroughputOptions {
   models::ModelSpec model{.name = "mobilenet"};  // any registered model, resolved to its defaults
   int batch = 1;
   bool train = false;               // training step instead of inference
+  // Inference engine: "autograd" (the model's eval forward under NoGradGuard) or "graph" (the
+  // model lowered to an inference graph, run by infer::Executor: folded BN, fused activations,
+  // planned arenas; docs/inference.md).
+  std::string engine = "autograd";
   double seconds = 2.0;             // timed time, after warm-up
   int warmup = 3;                   // untimed batches first
 };
@@ -35,6 +39,7 @@ struct ModelStep {
   int input_size = 0;
   long long macs_per_image = 0;
 };
+// Throws std::invalid_argument for an unknown engine, or "graph" with train.
 ModelStep make_model_step(const ThroughputOptions& options);
 
 ThroughputResult measure_throughput(const ThroughputOptions& options);
