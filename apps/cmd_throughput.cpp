@@ -7,6 +7,9 @@
 
 #include "apps/commands.h"
 #include "apps/model_options.h"
+#ifdef SEPNET_HAVE_ONNX
+#include "apps/onnx_input.h"
+#endif
 #include "sepnet/train/model_throughput.h"
 #include "sepnet/core/profiler.h"
 #include "sepnet/kernels/isa.h"
@@ -20,7 +23,7 @@ void register_throughput(CLI::App& app) {
     std::string mode = "infer";
     bool json = false, profile = false;
     int threads = 0;
-    std::string isa;
+    std::string isa, onnx;
   };
   auto o = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("throughput", "images/s of a whole model: inference or training step");
@@ -38,12 +41,22 @@ void register_throughput(CLI::App& app) {
   cmd->add_flag("--profile", o->profile,
                 "also print the per-layer forward/backward time of the timed batches (the profiler's own "
                 "timing adds a little to the images/s)");
+#ifdef SEPNET_HAVE_ONNX
+  cmd->add_option("--onnx", o->onnx, "measure this ONNX model (read by sepnet run's importer) instead of --model; "
+                                     "inference only")->check(CLI::ExistingFile);
+#endif
   add_machine_options(*cmd, o->threads, o->isa);
   cmd->callback([o] {
     apply_machine_options(o->threads, o->isa);
     o->run.train = o->mode == "train";
+    if (!o->onnx.empty() && o->run.train) throw std::invalid_argument("sepnet throughput: --onnx measures inference only");
     profiler::set_enabled(o->profile);
+#ifdef SEPNET_HAVE_ONNX
+    const bench::ThroughputResult r =
+        o->onnx.empty() ? bench::measure_throughput(o->run) : measure_onnx_throughput(o->onnx, o->run);
+#else
     const bench::ThroughputResult r = bench::measure_throughput(o->run);
+#endif
     profiler::set_enabled(false);
     const int threads = kernels::available_threads();
     if (o->json) {

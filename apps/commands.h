@@ -10,6 +10,8 @@ void register_eval(CLI::App& app);
 void register_info(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_throughput(CLI::App& app);
+void register_export(CLI::App& app);  // built with SEPNET_HAVE_ONNX
+void register_run(CLI::App& app);     // built with SEPNET_HAVE_ONNX
 
 // Shared: --threads and --isa, applied before a command runs.
 void add_machine_options(CLI::App& command, int& threads, std::string& isa);

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   sepnet::app::register_info(app);
   sepnet::app::register_bench(app);
   sepnet::app::register_throughput(app);
+#ifdef SEPNET_HAVE_ONNX
+  sepnet::app::register_export(app);
+  sepnet::app::register_run(app);
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

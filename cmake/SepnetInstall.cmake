@@ -23,6 +23,11 @@ if(TARGET sepnet_dist)
 else()
   set(SEPNET_WITH_MPI FALSE)
 endif()
+if(TARGET sepnet_onnx)
+  set(SEPNET_WITH_ONNX TRUE)
+else()
+  set(SEPNET_WITH_ONNX FALSE)
+endif()
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/sepnetConfig.cmake.in
   ${PROJECT_BINARY_DIR}/sepnetConfig.cmake INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/sepnet)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/sepnetConfigVersion.cmake

@@ -29,6 +29,13 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DCMAKE_BUILD_TYPE=Release -DSEPNET_FUZZ=ON -DSEPNET_BUILD_APPS=OFF -DSEPNET_BUILD_TESTS=OFF \
     -DSEPNET_BUILD_BENCH=OFF -DSEPNET_INSTALL=OFF -DSEPNET_MPI=OFF >/dev/null
 fi
+# fuzz_onnx exists only where CMake found the ONNX protobuf library (SEPNET_ONNX).
+if [[ " ${targets[*]} " == *" fuzz_onnx "* ]] && ! grep -q '^ONNX_DIR:PATH=/' "$build/CMakeCache.txt"; then
+  echo "fuzz.sh: skipping fuzz_onnx: the ONNX protobuf library was not found (Debian libonnx-dev)" >&2
+  kept=()
+  for t in "${targets[@]}"; do [ "$t" = fuzz_onnx ] || kept+=("$t"); done
+  targets=("${kept[@]}")
+fi
 cmake --build "$build" -j "${JOBS:-$(nproc)}" --target "${targets[@]}"
 
 read -r -a extra <<<"${FUZZ_ARGS:-}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks that includes point one way through sepnet's layers:
 
-    kernels <- core <- infer <- models <- train <- dist <- apps
+    kernels <- core <- infer <- models <- onnx <- train <- dist <- apps
 
 A file in a layer may include its own layer and the layers before it, never a later one
 (docs/design.md, "Layers"). Prints every violation with file and line; exits 1 if any.
@@ -11,7 +11,7 @@ import pathlib
 import re
 import sys
 
-ORDER = ["kernels", "core", "infer", "models", "train", "dist", "apps"]
+ORDER = ["kernels", "core", "infer", "models", "onnx", "train", "dist", "apps"]
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]((?:sepnet/(\w+)|(apps))/[^">]+)[">]')
 
 
