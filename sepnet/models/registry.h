@@ -26,6 +26,10 @@ struct ModelSpec {
   int in_channels = 0;
   int num_classes = 0;
   bool channels_last = true;  // layout after the stem; changes speed, not parameters
+  // "separable" (the model as designed) or "full": every depthwise-separable block replaced by
+  // one full 3×3 convolution (MobileNet paper, Table 4). Only models that declare
+  // ModelEntry::has_full_conv_variant accept "full".
+  std::string conv = "separable";
 };
 
 using ModelFactory = std::function<std::unique_ptr<nn::Module>(const ModelSpec&, Rng&)>;
@@ -37,6 +41,7 @@ struct ModelEntry {
   // std::invalid_argument saying what the model accepts.
   std::function<ModelSpec(ModelSpec)> resolve;
   ModelFactory build;   // called with a resolved spec
+  bool has_full_conv_variant = false;  // accepts ModelSpec::conv == "full"
 };
 
 // Adds a model; throws std::invalid_argument if the name is taken or the entry is incomplete.
@@ -55,11 +60,11 @@ std::unique_ptr<nn::Module> build_model(const ModelSpec& spec, Rng& rng);
 std::unique_ptr<nn::Module> build_model_for_checkpoint(const ModelSpec& spec, Rng& rng, const std::string& path);
 // [batch, in_channels, image_size, image_size] of a resolved spec.
 Shape input_shape(const ModelSpec& resolved, int64_t batch = 1);
-// One line naming the spec: "dwsep+BN", "mobilenet α=0.25 32×32×1 → 10".
+// One line naming the spec: "dwsep+BN 1×28×28 → 10", "mobilenet+BN α=0.25 full-conv 1×32×32 → 10".
 std::string spec_label(const ModelSpec& resolved);
 
 // The metadata keys a checkpoint carries to rebuild its network ("model", "batch_norm",
-// "width", "resolution", "image_size", "in_channels", "num_classes").
+// "width", "resolution", "image_size", "in_channels", "num_classes", "conv").
 Metadata spec_metadata(const ModelSpec& resolved);
 // The inverse, checking every key and number; errors name `path` and the key. Checkpoints that
 // carry only "model" and "batch_norm" (the MNIST nets' first format) get the model's defaults.
