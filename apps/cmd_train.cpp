@@ -84,9 +84,19 @@ void run(TrainOptions o, const CLI::App& cmd) {
                c.lr_schedule == "cosine" ? " (cosine)" : "", c.momentum,
                c.batch, c.epochs, c.loss, c.seed, kernels::available_threads(),
                job ? fmt::format(" × {} ranks", job->size()) : "", kernels::isa_name(kernels::active_isa()));
-  const auto train_data = data::load_dataset(o.data, true, o.max_train);
-  const auto test_data = data::load_dataset(o.data, false);
-  if (leader) fmt::print("data: {} ({} training, {} test images)\n", o.data, train_data.size(), test_data.size());
+  auto train_data = data::load_dataset(o.data, true, o.max_train);
+  auto test_data = data::load_dataset(o.data, false);
+  if (resumed)  // the normalization the checkpoint was trained with
+    std::tie(train_data.mean, train_data.stddev) =
+        train::normalization_from_metadata(resumed->model_path, resumed->model_metadata);
+  train::fit_data_to_model(c.model, train_data, test_data);
+  if (leader)
+    fmt::print("data: {} ({} training, {} test images of {}×{}×{}{}; normalized with mean {} std {})\n", o.data,
+               train_data.size(), test_data.size(), train_data.channels, train_data.rows, train_data.cols,
+               train_data.sample_rows() != train_data.rows
+                   ? fmt::format(", resized bilinearly to {}×{}", train_data.sample_rows(), train_data.sample_cols())
+                   : "",
+               train_data.mean, train_data.stddev);
 
   train::ProgressFn progress = [](const train::Progress& p) {
     print_progress_line("", p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);

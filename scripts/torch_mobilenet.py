@@ -9,7 +9,8 @@ cosine decay per epoch, batch 64, cross-entropy, PyTorch's default initializatio
 
     check     load a sepnet checkpoint, compare logits with `sepnet eval --dump-logits`
     accuracy  train one cell over seeds in sepnet and in PyTorch, interleaved; accuracy mean ± std
-    speed     training images/s of sepnet and PyTorch, alternating, at each thread count
+    speed     training images/s (resize included) of sepnet and PyTorch (NCHW and channels_last; the
+              ratio is to the faster), alternating, one epoch of --speed-images per measurement
 
     /usr/bin/python3 scripts/torch_mobilenet.py speed --threads 1 2 --repeats 3
     /usr/bin/python3 scripts/torch_mobilenet.py accuracy --width 0.25 --image-size 32 --seeds 1 2 3
@@ -120,7 +121,7 @@ def check(args):
 
 # ----------------------------------------------------------------------------- training
 
-def torch_train(args, seed, threads, train_images=None, epochs=None, evaluate=True):
+def torch_train(args, seed, threads, train_images=None, epochs=None, evaluate=True, channels_last=False):
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     images, labels = load_images(args.data, "train")
@@ -129,6 +130,8 @@ def torch_train(args, seed, threads, train_images=None, epochs=None, evaluate=Tr
     images, labels = images[:n], torch.from_numpy(labels[:n].astype(np.int64))
     epochs = epochs or args.epochs
     model = MobileNetV1(args.width, 10, 1, args.conv)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     rng = np.random.default_rng(seed)
     seen, seconds = 0, 0.0
@@ -141,6 +144,8 @@ def torch_train(args, seed, threads, train_images=None, epochs=None, evaluate=Tr
         for b in range(0, n, args.batch):
             idx = order[b:b + args.batch]
             x = batch_tensor(images[idx], mean, std, args.image_size)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
             opt.zero_grad()
             F.cross_entropy(model(x), labels[idx]).backward()
             opt.step()
@@ -200,14 +205,16 @@ def accuracy(args):
 def speed(args):
     print(f"MobileNet α {args.width} {args.image_size} px training on {args.speed_images} images of {args.data}, "
           f"batch {args.batch}; median of {args.repeats} alternating repeats\n")
-    print("| threads | sepnet images/s | PyTorch images/s | ratio |\n|---:|---:|---:|---:|")
+    print("| threads | sepnet images/s | PyTorch NCHW images/s | PyTorch channels_last images/s | sepnet / faster "
+          "PyTorch |\n|---:|---:|---:|---:|---:|")
     for threads in args.threads:
-        s, t = [], []
+        s, t, c = [], [], []
         for _ in range(args.repeats):
             s.append(sepnet_train(args, 1, threads, args.speed_images, 1)[1])
             t.append(torch_train(args, 1, threads, args.speed_images, 1, evaluate=False)[1])
-        sm, tm = statistics.median(s), statistics.median(t)
-        print(f"| {threads} | {sm:.0f} | {tm:.0f} | {sm / tm:.2f}× |", flush=True)
+            c.append(torch_train(args, 1, threads, args.speed_images, 1, evaluate=False, channels_last=True)[1])
+        sm, tm, cm = statistics.median(s), statistics.median(t), statistics.median(c)
+        print(f"| {threads} | {sm:.0f} | {tm:.0f} | {cm:.0f} | {sm / max(tm, cm):.2f}× |", flush=True)
 
 
 def main():
