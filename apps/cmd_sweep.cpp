@@ -18,9 +18,9 @@ void register_sweep(CLI::App& app) {
   struct Options {
     train::SweepConfig sweep;
     std::string data = "/usr/share/datasets/fashion-mnist", out = "runs/mobilenet-sweep", isa;
-    int epochs = 10, batch = 64, threads = 0;
+    int epochs = 8, batch = 64, threads = 0;
     float lr = 2e-3f;
-    long train_images = 10000, test_images = -1;
+    long train_images = 5000, test_images = 5000;
     bool fresh = false;
   };
   auto o = std::make_shared<Options>();
@@ -29,10 +29,10 @@ void register_sweep(CLI::App& app) {
   cmd->add_option("--data", o->data, "directory with the IDX files (default: Debian's Fashion-MNIST)");
   cmd->add_option("--out", o->out, "output directory (runs, table.md, accuracy_vs_macs.svg)");
   cmd->add_option("--seeds", o->sweep.seeds, "seeds (default: 1 2 3)");
-  cmd->add_option("--epochs", o->epochs, "epochs per run (default 10)")->check(CLI::PositiveNumber);
-  cmd->add_option("--train-images", o->train_images, "use the first N training images (default 10000)")
+  cmd->add_option("--epochs", o->epochs, "epochs per run (default 8)")->check(CLI::PositiveNumber);
+  cmd->add_option("--train-images", o->train_images, "use the first N training images (default 5000)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--test-images", o->test_images, "use the first N test images (default: all)")->check(CLI::PositiveNumber);
+  cmd->add_option("--test-images", o->test_images, "use the first N test images (default 5000)")->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o->batch, "batch size (default 64)")->check(CLI::PositiveNumber);
   cmd->add_option("--lr", o->lr, "Adam's peak learning rate, cosine-decayed over the epochs (default 0.002)")
       ->check(CLI::PositiveNumber);
