@@ -26,8 +26,8 @@ struct RunConfig {
   float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
   int batch = 64, epochs = 5;
   // "constant", or "cosine": epoch e (1-based) of E trains at lr·(1 + cos(π·(e−1)/E))/2, so the
-  // last epochs take small steps and the final accuracy settles. A function of the epoch alone,
-  // so a resumed run continues the same schedule.
+  // last epochs take small steps and the final accuracy settles. A function of the epoch and the
+  // epoch count only, so a run resumed with the same --epochs continues the same schedule.
   std::string lr_schedule = "constant";
   std::string loss = "softmax-ce";
   uint64_t seed = 1;
