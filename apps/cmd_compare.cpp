@@ -55,8 +55,9 @@ void register_compare(CLI::App& app) {
   cmd->callback([o] {
     namespace fs = std::filesystem;
     apply_machine_options(o->threads, o->isa);
-    const auto train_data = data::load_dataset(o->data, true, o->max_train);
-    const auto test_data = data::load_dataset(o->data, false);
+    auto train_data = data::load_dataset(o->data, true, o->max_train);
+    auto test_data = data::load_dataset(o->data, false);
+    train::fit_data_to_model({}, train_data, test_data);
     size_t variants = 0;
     for (const std::string& model : o->models) variants += has_no_bn_variant(model) ? 2 : 1;
     const size_t total = o->recipes.size() * variants * o->seeds.size();

@@ -1,6 +1,8 @@
 // sepnet eval: test accuracy and confusion matrix of a checkpoint; optional logits dump.
 #include <fmt/format.h>
 
+#include <tuple>
+
 #include "apps/commands.h"
 #include "sepnet/core/checkpoint.h"
 #include "sepnet/core/io/npy.h"
@@ -24,8 +26,12 @@ void register_eval(CLI::App& app) {
     const Metadata meta = read_metadata(o->checkpoint);
     auto model = train::model_from_metadata(o->checkpoint, meta);
     load_model(o->checkpoint, *model);
-    const auto test = data::load_dataset(o->data, false);
-    train::spec_for_data(models::spec_from_metadata(o->checkpoint, meta), test, o->data + " (test set)");
+    auto test = data::load_dataset(o->data, false);
+    // The inputs the network was trained on: its normalization and image side.
+    std::tie(test.mean, test.stddev) = train::normalization_from_metadata(o->checkpoint, meta);
+    const models::ModelSpec spec = models::spec_from_metadata(o->checkpoint, meta);
+    test.resize_to(spec.image_size);
+    train::spec_for_data(spec, test, o->data + " (test set)");
     const auto ev = train::evaluate(*model, test, 256, !o->dump_logits.empty());
     fmt::print("{}: {} on {} ({} images): accuracy {:.2f}%  loss {:.4f}\n", o->checkpoint, model->describe(), o->data,
                test.size(), ev.accuracy, ev.loss);

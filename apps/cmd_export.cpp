@@ -6,8 +6,10 @@
 #include "apps/commands.h"
 #include "apps/model_options.h"
 #include "sepnet/core/checkpoint.h"
+#include "sepnet/core/data/dataset.h"
 #include "sepnet/models/registry.h"
 #include "sepnet/onnx/onnx_writer.h"
+#include "sepnet/train/experiment.h"
 
 namespace sepnet::app {
 
@@ -26,8 +28,12 @@ void register_export(CLI::App& app) {
   cmd->callback([o] {
     models::ModelSpec spec;
     std::unique_ptr<nn::Module> model;
+    // The normalization the network was trained with goes into the ONNX metadata; a model with
+    // random weights gets MNIST's.
+    std::pair<float, float> normalization{data::kMnistMean, data::kMnistStd};
     if (!o->checkpoint.empty()) {
       const Metadata meta = read_metadata(o->checkpoint);
+      normalization = train::normalization_from_metadata(o->checkpoint, meta);
       spec = models::resolve_spec(models::spec_from_metadata(o->checkpoint, meta));
       Rng rng(0);
       model = models::build_model_for_checkpoint(spec, rng, o->checkpoint);
@@ -38,7 +44,7 @@ void register_export(CLI::App& app) {
       model = models::build_model(spec, rng);
     }
     model->eval();
-    const infer::Graph graph = models::inference_graph(*model, spec);
+    const infer::Graph graph = models::inference_graph(*model, spec, normalization.first, normalization.second);
     onnx::write_onnx_file(graph, o->out, spec.name);
     fmt::print("{}: {} ({} nodes, {} values) -> {}\n", o->checkpoint.empty() ? "random init" : o->checkpoint,
                models::spec_label(spec), graph.nodes.size(), graph.values.size(), o->out);

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <stdexcept>
 
 #include "apps/commands.h"
@@ -21,7 +22,7 @@ namespace sepnet::app {
 namespace {
 struct TrainOptions {
   models::ModelSpec model;
-  std::string recipe = "seed", optimizer, loss, data = "data/mnist", out = "runs/train", resume, isa;
+  std::string recipe = "seed", optimizer, loss, lr_schedule = "constant", data = "data/mnist", out = "runs/train", resume, isa;
   bool profile = false, overwrite = false;
   int epochs = 0, batch = 0, threads = 0;
   float lr = 0, momentum = 0, weight_decay = 0;
@@ -46,6 +47,10 @@ void run(TrainOptions o, const CLI::App& cmd) {
     if (!cmd.count("--width")) o.model.width = saved.width;
     if (!cmd.count("--resolution")) o.model.resolution = saved.resolution;
     if (!cmd.count("--image-size")) o.model.image_size = saved.image_size;
+    if (!cmd.count("--conv")) o.model.conv = saved.conv;
+  } else if (cmd.count("--resolution") && !cmd.count("--image-size")) {
+    // ρ keeps its meaning relative to 224 when the images come from a data set of another size.
+    o.model.image_size = static_cast<int>(224.0f * o.model.resolution + 0.5f);
   }
   auto recipe = train::find_recipe(o.recipe);
   train::RunConfig c = train::config_from_recipe(*recipe);
@@ -57,6 +62,7 @@ void run(TrainOptions o, const CLI::App& cmd) {
   if (cmd.count("--lr")) c.lr = o.lr;
   if (cmd.count("--momentum")) c.momentum = o.momentum;
   c.weight_decay = o.weight_decay;
+  c.lr_schedule = o.lr_schedule;
   c.model = o.model;
   c.seed = o.seed;
   c.threads = o.threads;
@@ -70,15 +76,27 @@ void run(TrainOptions o, const CLI::App& cmd) {
   if (leader) train::check_run_directory_free(o.out, o.overwrite, resumed ? &*resumed : nullptr);
 
   if (leader)
-    fmt::print("sepnet train: model {}{}{} | recipe {} | {} lr {} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
+    fmt::print("sepnet train: model {}{}{}{} | recipe {} | {} lr {}{} momentum {} | batch {} | {} epochs | loss {} | seed {} | "
                "{} threads{} | kernels {}\n",
                c.model.name, c.model.batch_norm ? "+BN" : " (no BN)",
-               c.model.width != 1.0f ? fmt::format(" α={}", c.model.width) : "", c.recipe, c.optimizer, c.lr, c.momentum,
+               c.model.width != 1.0f ? fmt::format(" α={}", c.model.width) : "",
+               c.model.conv == "full" ? " full-conv" : "", c.recipe, c.optimizer, c.lr,
+               c.lr_schedule == "cosine" ? " (cosine)" : "", c.momentum,
                c.batch, c.epochs, c.loss, c.seed, kernels::available_threads(),
                job ? fmt::format(" × {} ranks", job->size()) : "", kernels::isa_name(kernels::active_isa()));
-  const auto train_data = data::load_dataset(o.data, true, o.max_train);
-  const auto test_data = data::load_dataset(o.data, false);
-  if (leader) fmt::print("data: {} ({} training, {} test images)\n", o.data, train_data.size(), test_data.size());
+  auto train_data = data::load_dataset(o.data, true, o.max_train);
+  auto test_data = data::load_dataset(o.data, false);
+  if (resumed)  // the normalization the checkpoint was trained with
+    std::tie(train_data.mean, train_data.stddev) =
+        train::normalization_from_metadata(resumed->model_path, resumed->model_metadata);
+  train::fit_data_to_model(c.model, train_data, test_data);
+  if (leader)
+    fmt::print("data: {} ({} training, {} test images of {}×{}×{}{}; normalized with mean {} std {})\n", o.data,
+               train_data.size(), test_data.size(), train_data.channels, train_data.rows, train_data.cols,
+               train_data.sample_rows() != train_data.rows
+                   ? fmt::format(", resized bilinearly to {}×{}", train_data.sample_rows(), train_data.sample_cols())
+                   : "",
+               train_data.mean, train_data.stddev);
 
   train::ProgressFn progress = [](const train::Progress& p) {
     print_progress_line("", p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);
@@ -116,6 +134,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--epochs", o->epochs, "epochs (overrides the recipe)")->check(CLI::PositiveNumber);
   cmd->add_option("--batch", o->batch, "batch size (overrides the recipe)")->check(CLI::PositiveNumber);
   cmd->add_option("--lr", o->lr, "learning rate (overrides the recipe)")->check(CLI::PositiveNumber);
+  cmd->add_option("--lr-schedule", o->lr_schedule,
+                  "constant (default) | cosine: epoch e of E at lr·(1 + cos(π(e−1)/E))/2")
+      ->check(CLI::IsMember({"constant", "cosine"}));
   cmd->add_option("--momentum", o->momentum, "SGD momentum (overrides the recipe)")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--weight-decay", o->weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
   cmd->add_option("--optimizer", o->optimizer, "sgd | adam (overrides the recipe)")->check(CLI::IsMember({"sgd", "adam"}));

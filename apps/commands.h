@@ -6,6 +6,7 @@ namespace sepnet::app {
 
 void register_train(CLI::App& app);
 void register_compare(CLI::App& app);
+void register_sweep(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_info(CLI::App& app);
 void register_bench(CLI::App& app);

@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sepnet::app::register_train(app);
   sepnet::app::register_compare(app);
+  sepnet::app::register_sweep(app);
   sepnet::app::register_eval(app);
   sepnet::app::register_info(app);
   sepnet::app::register_bench(app);

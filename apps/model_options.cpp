@@ -22,6 +22,10 @@ void add_model_options(CLI::App& command, models::ModelSpec& spec, const std::st
       ->check(CLI::Range(0.05, 4.0));
   command.add_option("--image-size", spec.image_size, "input side in pixels (default: the model's, or the data set's)")
       ->check(CLI::Range(1, 4096));
+  command.add_option("--conv", spec.conv,
+                     "separable (default) | full: every depthwise-separable block as one full 3×3 conv (MobileNet; "
+                     "the paper's Table 4 baseline)")
+      ->check(CLI::IsMember({"separable", "full"}));
   command.add_option_function<std::string>(
              "--layout", [&spec](const std::string& v) { spec.channels_last = v == "nhwc"; },
              "activations after the stem: nhwc (channels-last, default) | nchw (MobileNet; same parameters)")

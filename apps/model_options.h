@@ -1,5 +1,5 @@
 // The model options every subcommand shares (--model, --no-bn, --width, --resolution,
-// --image-size, --layout), bound to one models::ModelSpec and checked against the registry.
+// --image-size, --conv, --layout), bound to one models::ModelSpec and checked against the registry.
 #pragma once
 #include <CLI/CLI.hpp>
 

@@ -58,6 +58,11 @@ data::ImageDataset load_test_set_for(const std::string& model_path, const infer:
   if (mean != graph.metadata.end()) test.mean = one_value(model_path, mean->first, mean->second);
   if (stddev != graph.metadata.end()) test.stddev = one_value(model_path, stddev->first, stddev->second);
   if (!(test.stddev > 0.0f)) throw std::invalid_argument(fmt::format("{}: metadata sepnet.input_std must be positive", model_path));
+  // Square images of another side are resized as sepnet train resized them (bilinear,
+  // core/data/resize.h); any other mismatch is reported by check_input_shape.
+  const Shape& input = graph.values[graph.input].shape;
+  if (input.size() == 4 && input[2] == input[3] && input[2] > 0 && test.rows == test.cols && input[2] != test.rows)
+    test.resize_to(input[2]);
   return test;
 }
 

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "sepnet/core/data/dataset.h"
 #include "sepnet/core/autograd.h"
 #include "sepnet/core/random.h"
 #include "sepnet/infer/executor.h"
@@ -346,7 +347,7 @@ void check_lowered(models::ModelSpec spec, int64_t batch) {
     NoGradGuard no_grad;
     want = model->forward(x);
   }
-  const infer::Graph g = models::inference_graph(*model, resolved);
+  const infer::Graph g = models::inference_graph(*model, resolved, data::kMnistMean, data::kMnistStd);
   CHECK(g.values[g.input].name == "input");
   CHECK(g.values[g.output].name == "logits");
   CHECK(g.metadata.at("sepnet.model") == resolved.name);

@@ -80,14 +80,15 @@ int main(int argc, char** argv) {
   try {
     register_tinynet();
     sepnet::kernels::set_num_threads(1);
-    const auto train_data = data::load_dataset(data_dir, true, max_train);
-    const auto test_data = data::load_dataset(data_dir, false);
+    auto train_data = data::load_dataset(data_dir, true, max_train);
+    auto test_data = data::load_dataset(data_dir, false);
 
     train::RunConfig config = train::config_from_recipe(*train::find_recipe("standard"));
     config.model.name = "tinynet";
     config.epochs = epochs;
     config.lr = 0.01f;  // a network of ~1k parameters learns in one epoch with a larger Adam step
     config.out_dir = out_dir;
+    train::fit_data_to_model(config.model, train_data, test_data);  // the test set takes the training set's normalization
     const train::RunResult result = train::run_training(config, train_data, test_data);
     std::printf("tinynet: %lld parameters, %lld MACs/image, test accuracy %.2f%% after %d epoch(s)\n",
                 static_cast<long long>(result.parameters), static_cast<long long>(result.macs_per_image),

@@ -1,4 +1,5 @@
 // models::inference_graph and the to_graph lowerings of the built-in networks.
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -57,17 +58,19 @@ infer::Graph mobilenet_graph(const nn::Module& model, const ModelSpec& s) {
   return g;
 }
 
-infer::Graph inference_graph(const nn::Module& model, const ModelSpec& resolved) {
+infer::Graph inference_graph(const nn::Module& model, const ModelSpec& resolved, float input_mean, float input_std) {
   const ModelEntry& entry = find_model(resolved.name);
   if (!entry.to_graph) throw std::invalid_argument("model " + resolved.name + " has no inference graph");
   infer::Graph g = entry.to_graph(model, resolved);
   for (const auto& [key, value] : spec_metadata(resolved)) g.metadata["sepnet." + key] = value;
   g.metadata["sepnet.model"] = resolved.name;
-  // Every data set sepnet trains on is normalized with MNIST's statistics (core/data/dataset.h).
+  // A data set normalizes every channel alike (core/data/dataset.h).
+  if (!(input_std > 0.0f) || !std::isfinite(input_mean))
+    throw std::invalid_argument(fmt::format("inference_graph: input normalization mean {} std {} is not usable", input_mean, input_std));
   std::string mean, stddev;
   for (int c = 0; c < resolved.in_channels; ++c) {
-    mean += fmt::format("{}{}", c ? "," : "", data::kMnistMean);
-    stddev += fmt::format("{}{}", c ? "," : "", data::kMnistStd);
+    mean += fmt::format("{}{}", c ? "," : "", input_mean);
+    stddev += fmt::format("{}{}", c ? "," : "", input_std);
   }
   g.metadata["sepnet.input_mean"] = mean;
   g.metadata["sepnet.input_std"] = stddev;

@@ -38,9 +38,11 @@ ModelEntry mobilenet_v1_entry() {
             o.num_classes = s.num_classes;
             o.in_channels = s.in_channels;
             o.channels_last = s.channels_last;
+            o.full_conv = s.conv == "full";
             return std::make_unique<MobileNetV1>(o, rng);
           },
-          mobilenet_graph};
+          mobilenet_graph,
+          /*has_full_conv_variant=*/true};
 }
 
 MobileNetV1::MobileNetV1(const MobileNetOptions& o, Rng& rng) : options_(o) {
@@ -65,6 +67,13 @@ MobileNetV1::MobileNetV1(const MobileNetOptions& o, Rng& rng) : options_(o) {
                              {512, 1}, {512, 1}, {512, 1}, {512, 1}, {1024, 2}, {1024, 1}};
   for (const auto& [out, stride] : blocks) {
     const int out_channels = scaled(out, a);
+    if (o.full_conv) {
+      features_->add(std::make_shared<Conv2d>(Conv2dOptions{channels, out_channels, 3, stride, 1, 1, false, body}, rng));
+      features_->add(std::make_shared<nn::BatchNorm2d>(out_channels, 0.1f, 1e-5f, cl));
+      features_->add(std::make_shared<nn::ReLU>());
+      channels = out_channels;
+      continue;
+    }
     features_->add(std::make_shared<Conv2d>(Conv2dOptions{channels, channels, 3, stride, 1, channels, false, body}, rng));
     features_->add(std::make_shared<nn::BatchNorm2d>(channels, 0.1f, 1e-5f, cl));
     features_->add(std::make_shared<nn::ReLU>());
@@ -93,7 +102,8 @@ Tensor MobileNetV1::forward(const Tensor& x) {
 
 std::string MobileNetV1::describe() const {
   return "MobileNetV1(alpha=" + std::to_string(options_.width_multiplier).substr(0, 4) +
-         ", input=" + std::to_string(options_.input_size()) + (options_.channels_last ? ", NHWC" : ", NCHW") + ")";
+         ", input=" + std::to_string(options_.input_size()) + (options_.full_conv ? ", full conv" : "") +
+         (options_.channels_last ? ", NHWC" : ", NCHW") + ")";
 }
 
 int64_t MobileNetV1::macs(const Shape& in) const {

@@ -1,7 +1,13 @@
 // MobileNet v1 (Howard et al. 2017) with the width multiplier α (channels × α) and the
 // resolution multiplier ρ (input side = round(224·ρ)): a 3×3 stride-2 conv, 13 depthwise-
 // separable blocks (3×3 depthwise + BN + ReLU, 1×1 pointwise + BN + ReLU), global average
-// pooling and a linear classifier.
+// pooling and a linear classifier. With full_conv each block is instead one full 3×3 conv +
+// BN + ReLU with the block's channels and stride: the paper's Table 4 baseline ("Conv
+// MobileNet", 4866 M MACs and 29.3 M parameters at 224², α 1).
+//
+// Parameter names follow PyTorch's nn.Sequential indices: features.0 (stem conv), features.1
+// (its BN), then 6 modules per separable block (dw conv, BN, ReLU, pw conv, BN, ReLU) or 3 per
+// full block, the pooling, and classifier.0 (scripts/torch_mobilenet.py builds the same).
 #pragma once
 #include <memory>
 
@@ -20,6 +26,7 @@ struct MobileNetOptions {
   // way ([N, 3, H, W] images in, logits out), and so are parameters and checkpoints.
   bool channels_last = true;
   int image_size = 0;  // input side in pixels; 0: round(224·ρ)
+  bool full_conv = false;
   int input_size() const {
     return image_size > 0 ? image_size : static_cast<int>(224.0f * resolution_multiplier + 0.5f);
   }
@@ -41,7 +48,7 @@ class MobileNetV1 : public nn::Module {
 };
 
 // Registry entry "mobilenet": defaults 3×224ρ×224ρ images, 1000 classes; BN always on
-// (the paper's network; --no-bn is refused).
+// (the paper's network; --no-bn is refused); accepts conv "full".
 ModelEntry mobilenet_v1_entry();
 // A MobileNetV1 as an inference graph: features → classifier (models/inference_graph.cpp).
 infer::Graph mobilenet_graph(const nn::Module& model, const ModelSpec& resolved);

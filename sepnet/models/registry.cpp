@@ -108,8 +108,15 @@ ModelSpec resolve_spec(const ModelSpec& spec) {
                                             "positive (got {}, {}, {}, {}, {})",
                                             spec.name, spec.width, spec.resolution, spec.image_size,
                                             spec.in_channels, spec.num_classes));
-  ModelSpec r = find_model(spec.name).resolve(spec);
+  const ModelEntry& entry = find_model(spec.name);
+  if (spec.conv != "separable" && spec.conv != "full")
+    throw std::invalid_argument("model '" + spec.name + "': conv must be 'separable' or 'full', not '" + spec.conv + "'");
+  if (spec.conv == "full" && !entry.has_full_conv_variant)
+    throw std::invalid_argument("model '" + spec.name +
+                                "' has no full-convolution variant (--conv full is for mobilenet); drop --conv");
+  ModelSpec r = entry.resolve(spec);
   r.name = spec.name;
+  r.conv = spec.conv;
   return r;
 }
 
@@ -140,6 +147,7 @@ Shape input_shape(const ModelSpec& s, int64_t batch) { return {batch, s.in_chann
 std::string spec_label(const ModelSpec& s) {
   std::string label = s.name + (s.batch_norm ? "+BN" : " (no BN)");
   if (s.width != 1.0f) label += fmt::format(" α={}", s.width);
+  if (s.conv == "full") label += " full-conv";
   return label + fmt::format(" {}×{}×{} → {}", s.in_channels, s.image_size, s.image_size, s.num_classes);
 }
 
@@ -150,7 +158,8 @@ Metadata spec_metadata(const ModelSpec& s) {
           {"resolution", fmt::format("{}", s.resolution)},
           {"image_size", std::to_string(s.image_size)},
           {"in_channels", std::to_string(s.in_channels)},
-          {"num_classes", std::to_string(s.num_classes)}};
+          {"num_classes", std::to_string(s.num_classes)},
+          {"conv", s.conv}};
 }
 
 ModelSpec spec_from_metadata(const std::string& path, const Metadata& m) {
@@ -170,6 +179,11 @@ ModelSpec spec_from_metadata(const std::string& path, const Metadata& m) {
   s.image_size = int_key(path, m, "image_size", 1, 1 << 14);
   s.in_channels = int_key(path, m, "in_channels", 1, 1 << 12);
   s.num_classes = int_key(path, m, "num_classes", 1, 1 << 20);
+  // Checkpoints written before full-conv variants existed hold the separable network.
+  if (const auto conv = m.find("conv"); conv != m.end()) {
+    if (conv->second != "separable" && conv->second != "full") bad_key(path, "conv", conv->second, "separable or full");
+    s.conv = conv->second;
+  }
   try {
     return resolve_spec(s);
   } catch (const std::invalid_argument& e) {

@@ -27,6 +27,10 @@ struct ModelSpec {
   int in_channels = 0;
   int num_classes = 0;
   bool channels_last = true;  // layout after the stem; changes speed, not parameters
+  // "separable" (the model as designed) or "full": every depthwise-separable block replaced by
+  // one full 3×3 convolution (MobileNet paper, Table 4). Only models that declare
+  // ModelEntry::has_full_conv_variant accept "full".
+  std::string conv = "separable";
 };
 
 using ModelFactory = std::function<std::unique_ptr<nn::Module>(const ModelSpec&, Rng&)>;
@@ -42,6 +46,7 @@ struct ModelEntry {
   std::function<ModelSpec(ModelSpec)> resolve;
   ModelFactory build;   // called with a resolved spec
   GraphLowering to_graph = nullptr;  // optional: the network as an inference graph
+  bool has_full_conv_variant = false;  // accepts ModelSpec::conv == "full"
 };
 
 // Adds a model; throws std::invalid_argument if the name is taken or the entry is incomplete.
@@ -61,16 +66,17 @@ std::unique_ptr<nn::Module> build_model_for_checkpoint(const ModelSpec& spec, Rn
 // `model` (built for `resolved`, in eval mode for BatchNorm's running statistics) as an inference
 // graph, with metadata "sepnet.model", "sepnet.<spec key>" for each spec_metadata key, and the
 // input normalization "sepnet.input_mean" / "sepnet.input_std" (one value per channel, applied to
-// [0, 1] pixels). Throws std::invalid_argument "model X has no inference graph" when its entry
+// [0, 1] pixels: `input_mean` and `input_std`, what the network was trained on — a checkpoint
+// records them). Throws std::invalid_argument "model X has no inference graph" when its entry
 // has no to_graph. Constants alias the model's weights.
-infer::Graph inference_graph(const nn::Module& model, const ModelSpec& resolved);
+infer::Graph inference_graph(const nn::Module& model, const ModelSpec& resolved, float input_mean, float input_std);
 // [batch, in_channels, image_size, image_size] of a resolved spec.
 Shape input_shape(const ModelSpec& resolved, int64_t batch = 1);
-// One line naming the spec: "dwsep+BN", "mobilenet α=0.25 32×32×1 → 10".
+// One line naming the spec: "dwsep+BN 1×28×28 → 10", "mobilenet+BN α=0.25 full-conv 1×32×32 → 10".
 std::string spec_label(const ModelSpec& resolved);
 
 // The metadata keys a checkpoint carries to rebuild its network ("model", "batch_norm",
-// "width", "resolution", "image_size", "in_channels", "num_classes").
+// "width", "resolution", "image_size", "in_channels", "num_classes", "conv").
 Metadata spec_metadata(const ModelSpec& resolved);
 // The inverse, checking every key and number; errors name `path` and the key. Checkpoints that
 // carry only "model" and "batch_norm" (the MNIST nets' first format) get the model's defaults.

@@ -1,5 +1,6 @@
 #include "sepnet/train/experiment.h"
 
+#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -34,8 +35,33 @@ RunConfig config_from_recipe(const Recipe& recipe) {
   return c;
 }
 
+void fit_data_to_model(const models::ModelSpec& spec, data::ImageDataset& train_data, data::ImageDataset& test_data) {
+  test_data.mean = train_data.mean;
+  test_data.stddev = train_data.stddev;
+  if (spec.image_size > 0) {
+    train_data.resize_to(spec.image_size);
+    test_data.resize_to(spec.image_size);
+  }
+}
+
+std::pair<float, float> normalization_from_metadata(const std::string& path, const Metadata& m) {
+  auto value = [&](const char* key, float fallback) {
+    const auto it = m.find(key);
+    if (it == m.end()) return fallback;
+    float v = 0;
+    const std::string& s = it->second;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || std::fabs(v) > 1e3f)
+      throw std::runtime_error(path + ": checkpoint metadata '" + key + "' = '" + s + "' is not a number in [-1000, 1000]");
+    return v;
+  };
+  const float mean = value("input_mean", data::kMnistMean), stddev = value("input_std", data::kMnistStd);
+  if (!(stddev > 0.0f)) throw std::runtime_error(path + ": checkpoint metadata 'input_std' must be positive");
+  return {mean, stddev};
+}
+
 models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::ImageDataset& data, const std::string& what) {
-  const Shape shape{data.size(), data.channels, data.rows, data.cols};
+  const Shape shape{data.size(), data.channels, data.sample_rows(), data.sample_cols()};
   if (shape[2] != shape[3])
     throw std::invalid_argument(what + ": images of shape " + shape_to_string(shape) + " are not square [N, C, H, W]");
   int32_t max_label = 0;
@@ -58,15 +84,17 @@ models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::Image
   return s;
 }
 
-Metadata checkpoint_metadata(const RunConfig& c, const models::ModelSpec& resolved, int epoch, const std::string& run_id,
-                             int64_t train_images) {
+Metadata checkpoint_metadata(const RunConfig& c, const models::ModelSpec& resolved, const data::ImageDataset& train_data,
+                             int epoch, const std::string& run_id) {
+  const int64_t train_images = train_data.size();
   Metadata m = models::spec_metadata(resolved);
   m.insert({{"format", "sepnet-checkpoint-1"},
-            {"input_mean", fmt::format("{}", data::kMnistMean)},
-            {"input_std", fmt::format("{}", data::kMnistStd)},
+            {"input_mean", fmt::format("{}", train_data.mean)},
+            {"input_std", fmt::format("{}", train_data.stddev)},
             {"recipe", c.recipe},
             {"optimizer", c.optimizer},
             {"lr", fmt::format("{}", c.lr)},
+            {"lr_schedule", c.lr_schedule},
             {"loss", c.loss},
             {"batch", std::to_string(c.batch)},
             {"seed", std::to_string(c.seed)},
@@ -96,6 +124,10 @@ std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_ima
       if (j.value("model", "") != c.model.name || j.value("batch_norm", !c.model.batch_norm) != c.model.batch_norm ||
           j.value("recipe", "") != c.recipe || j.value("seed", c.seed + 1) != c.seed ||
           j.value("epoch", 0) != static_cast<int>(r.epochs.size()) + 1)
+        return std::nullopt;
+      // The MobileNet shape: lines without these keys come from runs of the MNIST nets at their defaults.
+      if (j.value("lr_schedule", std::string("constant")) != c.lr_schedule || j.value("width", 1.0f) != c.model.width || j.value("conv", std::string("separable")) != c.model.conv ||
+          (c.model.image_size > 0 && j.value("image_size", 0) != c.model.image_size))
         return std::nullopt;
       // Lines from sepnet 0.1.0's first compare runs lack these keys; those runs used the recipe's
       // values and all training images, so a missing key matches only such a configuration.
@@ -127,6 +159,12 @@ std::optional<RunResult> load_finished_run(const RunConfig& c, int64_t train_ima
   return r;
 }
 
+float learning_rate_for_epoch(const RunConfig& c, int epoch) {
+  if (c.lr_schedule != "cosine") return c.lr;
+  const double pi = std::acos(-1.0);
+  return static_cast<float>(c.lr * 0.5 * (1.0 + std::cos(pi * (epoch - 1) / c.epochs)));
+}
+
 void validate_config(const RunConfig& c) {
   auto finite_in = [](const char* option, double v, double lo, double hi, bool open_lo) {
     if (!std::isfinite(v) || v < lo || v > hi || (open_lo && v == lo))
@@ -134,6 +172,8 @@ void validate_config(const RunConfig& c) {
                                               open_lo ? "(" : "[", lo, hi));
   };
   if (!is_known_loss(c.loss)) throw std::invalid_argument("unknown loss '" + c.loss + "' (known: ce, softmax-ce)");
+  if (c.lr_schedule != "constant" && c.lr_schedule != "cosine")
+    throw std::invalid_argument("unknown --lr-schedule '" + c.lr_schedule + "' (known: constant, cosine)");
   if (c.epochs < 1 || c.epochs > 1'000'000) throw std::invalid_argument("--epochs must be in [1, 1000000]");
   if (c.batch < 1 || c.batch > 1'000'000) throw std::invalid_argument("--batch must be in [1, 1000000]");
   finite_in("--lr", c.lr, 0.0, 1e6, /*open_lo=*/true);
@@ -185,10 +225,12 @@ nlohmann::json metrics_record(const RunConfig& config, const models::ModelSpec& 
                         {"batch_norm", spec.batch_norm},
                         {"width", spec.width},
                         {"image_size", spec.image_size},
+                        {"conv", spec.conv},
                         {"recipe", config.recipe},
                         {"seed", config.seed},
                         {"optimizer", config.optimizer},
                         {"lr", config.lr},
+                        {"lr_schedule", config.lr_schedule},
                         {"batch", config.batch},
                         {"loss", config.loss},
                         {"train_images", train_images},
@@ -217,11 +259,21 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
 
   const models::ModelSpec spec = spec_for_data(config.model, train_data, data_name(train_data, "training data"));
   spec_for_data(spec, test_data, data_name(test_data, "test data"));
+  if (test_data.mean != train_data.mean || test_data.stddev != train_data.stddev)
+    throw std::invalid_argument(fmt::format("{}: normalized with mean {} and std {}, not the training set's {} and {} "
+                                            "(train::fit_data_to_model copies them)",
+                                            data_name(test_data, "test data"), test_data.mean, test_data.stddev,
+                                            train_data.mean, train_data.stddev));
   if (resumed) {
     const models::ModelSpec saved = models::spec_from_metadata(resumed->model_path, resumed->model_metadata);
     if (models::spec_metadata(saved) != models::spec_metadata(spec))
       throw std::runtime_error(resumed->model_path + ": checkpoint is for model '" + models::spec_label(saved) +
                                "', not the requested '" + models::spec_label(spec) + "'");
+    const auto [mean, stddev] = normalization_from_metadata(resumed->model_path, resumed->model_metadata);
+    if (fmt::format("{} {}", mean, stddev) != fmt::format("{} {}", train_data.mean, train_data.stddev))
+      throw std::runtime_error(fmt::format("{}: the checkpoint was trained on inputs normalized with mean {} and std {}, "
+                                           "but the data set here gives {} and {} (a different data set?)",
+                                           resumed->model_path, mean, stddev, train_data.mean, train_data.stddev));
   }
   Rng rng(config.seed);
   // A resumed run's network is described by the checkpoint: bounded by what the file can hold.
@@ -253,6 +305,7 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
   data::BatchSampler sampler(train_data.size(), config.batch, config.seed, /*shuffle=*/true);
   for (int epoch = first_epoch; epoch <= config.epochs; ++epoch) {
     sampler.start_epoch(epoch);
+    optimizer->set_learning_rate(learning_rate_for_epoch(config, epoch));
     EpochRecord rec{epoch,
                     train_epoch(model, *optimizer, train_data, sampler, config.loss, epoch, config.epochs, progress,
                                 &comm),
@@ -268,7 +321,7 @@ RunResult run_training(const RunConfig& config, const data::ImageDataset& train_
       // A diverged model is never published: the last good epoch stays the run's latest.
       check_finite_state(model, fmt::format("after epoch {}", epoch));
       const std::string line = metrics_record(config, spec, rec, train_data.size(), run_id).dump();
-      run_dir->publish(epoch, model, *optimizer, checkpoint_metadata(config, spec, epoch, run_id, train_data.size()),
+      run_dir->publish(epoch, model, *optimizer, checkpoint_metadata(config, spec, train_data, epoch, run_id),
                        line);
     }
     if (on_epoch) on_epoch(rec);

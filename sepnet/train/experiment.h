@@ -25,6 +25,10 @@ struct RunConfig {
   std::string optimizer = "sgd";
   float lr = 0.01f, momentum = 0.9f, weight_decay = 0.0f;
   int batch = 64, epochs = 5;
+  // "constant", or "cosine": epoch e (1-based) of E trains at lr·(1 + cos(π·(e−1)/E))/2, so the
+  // last epochs take small steps and the final accuracy settles. A function of the epoch and the
+  // epoch count only, so a run resumed with the same --epochs continues the same schedule.
+  std::string lr_schedule = "constant";
   std::string loss = "softmax-ce";
   uint64_t seed = 1;
   int threads = 0;       // 0: OpenMP's default
@@ -43,6 +47,9 @@ void validate_config(const RunConfig& config);
 // The checkpoint a run resumes from, checked to be complete and to leave epochs to train
 // (config.epochs above its epoch); nullopt when config.resume is empty.
 std::optional<SavedCheckpoint> checkpoint_to_resume(const RunConfig& config);
+
+// The learning rate of epoch `epoch` (1-based) under config.lr_schedule.
+float learning_rate_for_epoch(const RunConfig& config, int epoch);
 
 // Fills optimizer/lr/momentum/batch/epochs/loss from the recipe's values.
 RunConfig config_from_recipe(const Recipe& recipe);
@@ -76,13 +83,22 @@ std::optional<RunResult> load_finished_run(const RunConfig& config, int64_t trai
 // data set (`what`) when its images do not fit the model.
 models::ModelSpec spec_for_data(const models::ModelSpec& spec, const data::ImageDataset& data, const std::string& what);
 
+// Readies a training and a test set for a model: the test set takes the training set's mean and
+// standard deviation, and when the model asks for an image side (spec.image_size > 0, e.g.
+// --image-size or a checkpoint's) both are resized to it as batches are gathered.
+void fit_data_to_model(const models::ModelSpec& spec, data::ImageDataset& train_data, data::ImageDataset& test_data);
+
+// The input normalization a checkpoint records ("input_mean", "input_std"); checkpoints without
+// them were trained on MNIST's constants.
+std::pair<float, float> normalization_from_metadata(const std::string& path, const Metadata& metadata);
+
 // How errors name a data set: where it was read from, or `fallback` for one built in memory.
 std::string data_name(const data::ImageDataset& data, const std::string& fallback);
 
-// The checkpoint metadata every run writes (the model spec, normalization, recipe, epoch, run id,
-// training set size, ...).
-Metadata checkpoint_metadata(const RunConfig& config, const models::ModelSpec& resolved, int epoch,
-                             const std::string& run_id = "", int64_t train_images = 0);
+// The checkpoint metadata every run writes (the model spec, the training data's normalization,
+// recipe, epoch, run id, training set size, ...).
+Metadata checkpoint_metadata(const RunConfig& config, const models::ModelSpec& resolved,
+                             const data::ImageDataset& train_data, int epoch, const std::string& run_id = "");
 // Builds the (randomly initialized) model a checkpoint's metadata describes, for eval and resume.
 std::unique_ptr<nn::Module> model_from_metadata(const std::string& path, const Metadata& metadata);
 

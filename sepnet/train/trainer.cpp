@@ -200,11 +200,11 @@ Evaluation evaluate(nn::Module& model, const data::ImageDataset& data, int batch
   double loss_sum = 0;
   for (int64_t begin = lo; begin < hi; begin += batch_size) {
     const int64_t n = std::min<int64_t>(batch_size, hi - begin);
-    const Shape want{n, data.channels, data.rows, data.cols};
+    const Shape want{n, data.channels, data.sample_rows(), data.sample_cols()};
     if (!x.defined() || x.shape() != want) x = Tensor::empty(want);
     labels.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
-      data.normalized_image(begin + i, x.data() + i * data.image_elements());
+      data.normalized_image(begin + i, x.data() + i * data.sample_elements());
       labels[static_cast<size_t>(i)] = data.labels[static_cast<size_t>(begin + i)];
     }
     Tensor logits = model.forward(x);

@@ -1,21 +1,50 @@
 #include "sepnet/core/data/dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace sepnet::data {
+
+void ImageDataset::resize_to(int64_t side) {
+  if (side == rows && side == cols)
+    resize_.reset();
+  else
+    resize_ = std::make_shared<const BilinearResize>(rows, cols, side, side);
+}
 
 void ImageDataset::normalized_image(int64_t i, float* out) const {
   const float scale = 1.0f / (255.0f * stddev), shift = -mean / stddev;
   const int64_t n = image_elements();
   const uint8_t* in = pixels.data() + i * n;
+  if (resize_) {
+    const int64_t plane = rows * cols, out_plane = resize_->out_rows() * resize_->out_cols();
+    for (int64_t c = 0; c < channels; ++c) resize_->apply(in + c * plane, out + c * out_plane, scale, shift);
+    return;
+  }
   for (int64_t k = 0; k < n; ++k) out[k] = static_cast<float>(in[k]) * scale + shift;
 }
 
 Tensor ImageDataset::normalized_images() const {
-  Tensor t = Tensor::empty({size(), channels, rows, cols});
-  for (int64_t i = 0; i < size(); ++i) normalized_image(i, t.data() + i * image_elements());
+  Tensor t = Tensor::empty({size(), channels, sample_rows(), sample_cols()});
+  for (int64_t i = 0; i < size(); ++i) normalized_image(i, t.data() + i * sample_elements());
   return t;
+}
+
+std::pair<float, float> pixel_statistics(const std::vector<uint8_t>& pixels) {
+  if (pixels.empty()) return {0.0f, 1.0f};
+  int64_t histogram[256] = {};
+  for (uint8_t p : pixels) ++histogram[p];
+  double sum = 0, sum_sq = 0;
+  for (int v = 0; v < 256; ++v) {
+    const double x = v / 255.0;
+    sum += x * static_cast<double>(histogram[v]);
+    sum_sq += x * x * static_cast<double>(histogram[v]);
+  }
+  const double n = static_cast<double>(pixels.size()), mean = sum / n;
+  const double stddev = std::sqrt(std::max(0.0, sum_sq / n - mean * mean));
+  auto round4 = [](double v) { return static_cast<float>(std::round(v * 1e4) / 1e4); };
+  return {round4(mean), stddev * 1e4 < 0.5 ? 1.0f : round4(stddev)};
 }
 
 namespace {
@@ -46,7 +75,9 @@ ImageDataset to_dataset(MnistSplit&& split, int64_t max_count, float mean, float
 }
 
 ImageDataset load_dataset(const std::string& dir, bool train, int64_t max_count) {
-  ImageDataset d = to_dataset(load_mnist_split(dir, train), max_count);
+  MnistSplit split = load_mnist_split(dir, train);
+  const auto [mean, stddev] = pixel_statistics(split.images.pixels);
+  ImageDataset d = to_dataset(std::move(split), max_count, mean, stddev);
   d.source = dir + (train ? " (training images)" : " (test images)");
   return d;
 }
@@ -78,8 +109,8 @@ int64_t BatchSampler::gather_share(int64_t b, const ImageDataset& data, Tensor& 
   const int64_t n = b * batch_size_ + rows * (rank + 1) / ranks - begin;
   labels.resize(static_cast<size_t>(n));
   if (n == 0) return 0;
-  const int64_t plane = data.image_elements();
-  const Shape want{n, data.channels, data.rows, data.cols};
+  const int64_t plane = data.sample_elements();
+  const Shape want{n, data.channels, data.sample_rows(), data.sample_cols()};
   if (!x.defined() || x.shape() != want) x = Tensor::empty(want);
   for (int64_t i = 0; i < n; ++i) {
     const int32_t src = order_[static_cast<size_t>(begin + i)];
