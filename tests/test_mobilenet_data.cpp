@@ -239,6 +239,38 @@ TEST_CASE("the sweep's cells, tables and chart", "[train][sweep]") {
   CHECK_THAT(md, Catch::Contains("| 0.25 MobileNet-32 | 80.25 ± 0.00 | 8.0 |"));
   const std::string svg = render_scatter_svg(train::sweep_chart(config, rows, "fashion-mnist"));
   CHECK_THAT(svg, Catch::Contains("<circle") && Catch::Contains("full conv") && Catch::Contains("10M"));
+  // α 0.5 at 32 px is one point of both the width and the size study: one shared label.
+  CHECK_THAT(svg, Catch::Contains("α 0.5 · 32 px"));
+  // Each seed is drawn: two runs per cell, 3 + 4 + 1 points in the chart's groups.
+  size_t rings = 0;
+  for (size_t at = svg.find("r=\"2.5\""); at != std::string::npos; at = svg.find("r=\"2.5\"", at + 1)) ++rings;
+  CHECK(rings == 2 * (4 + 3 + 1));
   rows.pop_back();
   CHECK_THROWS_WITH(train::sweep_tables_markdown(config, rows, ""), Catch::Contains("a0.5-s64-separable"));
+}
+
+TEST_CASE("scatter labels beside clustered points never overlap", "[sweep][plot]") {
+  // Twelve points within a few pixels of each other, labels of varied width.
+  std::vector<std::pair<double, double>> anchors;
+  std::vector<double> widths;
+  for (int i = 0; i < 12; ++i) {
+    anchors.push_back({300.0 + 3 * (i % 4), 200.0 + 2 * (i / 4)});
+    widths.push_back(30.0 + 7 * i);
+  }
+  std::vector<LabelBox> boxes;
+  const auto origins = place_point_labels(anchors, widths, &boxes);
+  REQUIRE(origins.size() == anchors.size());
+  REQUIRE(boxes.size() == anchors.size());
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    CHECK(boxes[i].x1 - boxes[i].x0 == Approx(widths[i]));
+    for (size_t j = 0; j < i; ++j) {
+      const bool apart = boxes[i].x1 <= boxes[j].x0 || boxes[j].x1 <= boxes[i].x0 || boxes[i].y1 <= boxes[j].y0 ||
+                         boxes[j].y1 <= boxes[i].y0;
+      CHECK(apart);
+    }
+  }
+  // A lone point keeps the default place: right of and above it.
+  const auto lone = place_point_labels({{100.0, 100.0}}, {40.0});
+  CHECK(lone[0].first > 100.0);
+  CHECK(lone[0].second < 100.0);
 }

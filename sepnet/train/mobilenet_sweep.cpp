@@ -92,9 +92,9 @@ ScatterChart sweep_chart(const SweepConfig& c, const std::vector<SweepRow>& rows
   ScatterChart chart;
   chart.title = "MobileNet v1 on " + data_name + ": accuracy vs multiply-adds";
   chart.x_label = "multiply-adds per image (log scale)";
-  chart.y_label = "test accuracy % (mean ± std over seeds)";
+  chart.y_label = "test accuracy % (dot: mean ± std; rings: each seed)";
   auto point = [](const SweepRow& r, const std::string& label) {
-    return ScatterPoint{static_cast<double>(r.macs_per_image), r.mean_accuracy, r.std_accuracy, label};
+    return ScatterPoint{static_cast<double>(r.macs_per_image), r.mean_accuracy, r.std_accuracy, label, r.final_accuracies};
   };
   ScatterGroup widths{fmt::format("width α ({} px)", c.base_image_size), {}, true};
   for (float w : c.widths) widths.points.push_back(point(row_of(rows, {w, c.base_image_size, "separable"}), fmt::format("α {}", w)));

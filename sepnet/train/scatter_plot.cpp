@@ -34,17 +34,65 @@ std::string tick_text(double v) {
   return fmt::format("{:g}", v);
 }
 
+// Label width in pixels at font-size 11 (sans-serif averages about 0.6 em per character; the
+// UTF-8 continuation bytes of α, ×, · do not count).
+double label_width(const std::string& text) {
+  int chars = 0;
+  for (unsigned char c : text) chars += (c & 0xC0) != 0x80;
+  return 6.6 * chars;
+}
+
+bool overlap(const LabelBox& a, const LabelBox& b) {
+  return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
 }  // namespace
+
+std::vector<std::pair<double, double>> place_point_labels(const std::vector<std::pair<double, double>>& anchors,
+                                                          const std::vector<double>& widths,
+                                                          std::vector<LabelBox>* boxes_out) {
+  constexpr double kHeight = 11, kGap = 6;
+  std::vector<LabelBox> boxes;
+  std::vector<std::pair<double, double>> origins;
+  for (size_t i = 0; i < anchors.size(); ++i) {
+    const auto [px, py] = anchors[i];
+    const double w = widths[i];
+    // Candidate baselines: right-above, right-below, left-above, left-below, then further down.
+    std::vector<std::pair<double, double>> candidates = {
+        {px + kGap, py - kGap}, {px + kGap, py + kGap + kHeight}, {px - kGap - w, py - kGap}, {px - kGap - w, py + kGap + kHeight}};
+    for (int k = 1; k <= 20; ++k) candidates.push_back({px + kGap, py + kGap + kHeight * (1 + 1.2 * k)});
+    std::pair<double, double> chosen = candidates.back();
+    LabelBox chosen_box{};
+    for (const auto& [x, y] : candidates) {
+      const LabelBox box{x, y - kHeight, x + w, y + 2};
+      bool free = true;
+      for (const LabelBox& b : boxes) free = free && !overlap(box, b);
+      if (free) {
+        chosen = {x, y};
+        chosen_box = box;
+        break;
+      }
+      chosen_box = box;
+    }
+    boxes.push_back(chosen_box);
+    origins.push_back(chosen);
+  }
+  if (boxes_out) *boxes_out = boxes;
+  return origins;
+}
 
 std::string render_scatter_svg(const ScatterChart& chart) {
   double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
   for (const ScatterGroup& g : chart.groups)
     for (const ScatterPoint& p : g.points) {
-      if (!(p.x > 0) || !std::isfinite(p.x) || !std::isfinite(p.y) || !std::isfinite(p.y_error))
+      bool finite = p.x > 0 && std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.y_error);
+      for (double v : p.samples) finite = finite && std::isfinite(v);
+      if (!finite)
         throw std::invalid_argument(fmt::format("scatter chart '{}': point '{}' has x {} y {} (x must be positive, "
-                                                "both finite)", chart.title, p.label, p.x, p.y));
+                                                "y, its error and its samples finite)", chart.title, p.label, p.x, p.y));
       x_lo = std::min(x_lo, p.x), x_hi = std::max(x_hi, p.x);
       y_lo = std::min(y_lo, p.y - p.y_error), y_hi = std::max(y_hi, p.y + p.y_error);
+      for (double v : p.samples) y_lo = std::min(y_lo, v), y_hi = std::max(y_hi, v);
     }
   if (x_lo > x_hi) x_lo = 1, x_hi = 10, y_lo = 0, y_hi = 1;
   // Log range padded by a fifth of a decade; y padded by 5 %, at least ±0.5.
@@ -81,6 +129,25 @@ std::string render_scatter_svg(const ScatterChart& chart) {
                    escape(chart.x_label));
   o += fmt::format("<text transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n", kTop + ph / 2,
                    escape(chart.y_label));
+  // Labels: points of several groups at one place share one label; then each is placed where it
+  // covers no other.
+  std::vector<std::pair<double, double>> anchors;
+  std::vector<std::string> texts;
+  for (const ScatterGroup& g : chart.groups)
+    for (const ScatterPoint& p : g.points) {
+      if (p.label.empty()) continue;
+      const std::pair<double, double> at{sx(p.x), sy(p.y)};
+      size_t same = 0;
+      while (same < anchors.size() && std::hypot(anchors[same].first - at.first, anchors[same].second - at.second) > 1.0)
+        ++same;
+      if (same < anchors.size())
+        texts[same] += " · " + p.label;
+      else
+        anchors.push_back(at), texts.push_back(p.label);
+    }
+  std::vector<double> widths;
+  for (const std::string& t : texts) widths.push_back(label_width(t));
+  const auto origins = place_point_labels(anchors, widths);
   for (size_t gi = 0; gi < chart.groups.size(); ++gi) {
     const ScatterGroup& g = chart.groups[gi];
     const char* color = kColors[gi % (sizeof(kColors) / sizeof(kColors[0]))];
@@ -93,15 +160,18 @@ std::string render_scatter_svg(const ScatterChart& chart) {
       if (p.y_error > 0)
         o += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\"/>\n", sx(p.x),
                          sy(p.y + p.y_error), sy(p.y - p.y_error), color);
+      for (double v : p.samples)
+        o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"none\" stroke=\"{}\"/>\n", sx(p.x),
+                         sy(v), color);
       o += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"/>\n", sx(p.x), sy(p.y), color);
-      if (!p.label.empty())
-        o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n", sx(p.x) + 6, sy(p.y) - 6,
-                         escape(p.label));
     }
     const double ly = kTop + 10 + 20 * static_cast<double>(gi);
     o += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
                      kLeft + pw + 16, ly, color, kLeft + pw + 26, ly + 4, escape(g.label));
   }
+  for (size_t i = 0; i < texts.size(); ++i)
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"11\">{}</text>\n", origins[i].first,
+                     origins[i].second, escape(texts[i]));
   return o + "</svg>\n";
 }
 
