@@ -257,7 +257,7 @@ TEST_CASE("scatter labels beside clustered points never overlap", "[sweep][plot]
     anchors.push_back({300.0 + 3 * (i % 4), 200.0 + 2 * (i / 4)});
     widths.push_back(30.0 + 7 * i);
   }
-  std::vector<LabelBox> boxes;
+  std::vector<PointLabelBox> boxes;
   const auto origins = place_point_labels(anchors, widths, &boxes);
   REQUIRE(origins.size() == anchors.size());
   REQUIRE(boxes.size() == anchors.size());

@@ -42,7 +42,7 @@ double label_width(const std::string& text) {
   return 6.6 * chars;
 }
 
-bool overlap(const LabelBox& a, const LabelBox& b) {
+bool overlap(const PointLabelBox& a, const PointLabelBox& b) {
   return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
 }
 
@@ -50,9 +50,9 @@ bool overlap(const LabelBox& a, const LabelBox& b) {
 
 std::vector<std::pair<double, double>> place_point_labels(const std::vector<std::pair<double, double>>& anchors,
                                                           const std::vector<double>& widths,
-                                                          std::vector<LabelBox>* boxes_out) {
+                                                          std::vector<PointLabelBox>* boxes_out) {
   constexpr double kHeight = 11, kGap = 6;
-  std::vector<LabelBox> boxes;
+  std::vector<PointLabelBox> boxes;
   std::vector<std::pair<double, double>> origins;
   for (size_t i = 0; i < anchors.size(); ++i) {
     const auto [px, py] = anchors[i];
@@ -62,11 +62,11 @@ std::vector<std::pair<double, double>> place_point_labels(const std::vector<std:
         {px + kGap, py - kGap}, {px + kGap, py + kGap + kHeight}, {px - kGap - w, py - kGap}, {px - kGap - w, py + kGap + kHeight}};
     for (int k = 1; k <= 20; ++k) candidates.push_back({px + kGap, py + kGap + kHeight * (1 + 1.2 * k)});
     std::pair<double, double> chosen = candidates.back();
-    LabelBox chosen_box{};
+    PointLabelBox chosen_box{};
     for (const auto& [x, y] : candidates) {
-      const LabelBox box{x, y - kHeight, x + w, y + 2};
+      const PointLabelBox box{x, y - kHeight, x + w, y + 2};
       bool free = true;
-      for (const LabelBox& b : boxes) free = free && !overlap(box, b);
+      for (const PointLabelBox& b : boxes) free = free && !overlap(box, b);
       if (free) {
         chosen = {x, y};
         chosen_box = box;

@@ -34,12 +34,12 @@ std::string render_scatter_svg(const ScatterChart& chart);
 // Where each label of width widths[i] (pixels, text height 11) goes beside the point anchors[i]
 // so that no two label boxes overlap: the first of right-above, right-below, left-above,
 // left-below that is free, else further below. Returns each label's text origin (left, baseline).
-struct LabelBox {
+struct PointLabelBox {
   double x0, y0, x1, y1;
 };
 std::vector<std::pair<double, double>> place_point_labels(const std::vector<std::pair<double, double>>& anchors,
                                                           const std::vector<double>& widths,
-                                                          std::vector<LabelBox>* boxes = nullptr);
+                                                          std::vector<PointLabelBox>* boxes = nullptr);
 // Written atomically to `path`; errors name `path`.
 void write_scatter_svg(const std::string& path, const ScatterChart& chart);
 
