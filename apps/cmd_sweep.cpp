@@ -84,19 +84,7 @@ void register_sweep(CLI::App& app) {
         c.out_dir = (fs::path(o->out) / fmt::format("{}-seed{}", cell.name(), seed)).string();
         const std::string prefix = fmt::format("[{}/{}] mobilenet α {} {} px {} seed {}: ", ++done, total, cell.width,
                                                cell.image_size, cell.conv, seed);
-        auto progress = [&](const train::Progress& p) {
-          print_progress_line(prefix, p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);
-        };
-        if (auto finished = o->fresh ? std::nullopt : train::load_finished_run(c, train_data.size())) {
-          runs.push_back(*finished);
-          fmt::print("{}already trained in {} (reused; --fresh retrains)\n", prefix, c.out_dir);
-        } else {
-          runs.push_back(train::run_training(c, train_data, test_data, progress));
-          fmt::print(stderr, "\n");
-        }
-        fmt::print("{}test accuracy {:.2f}% ({:.0f} img/s)\n", prefix, runs.back().final_test_accuracy(),
-                   runs.back().epochs.back().train.images_per_second);
-        std::fflush(stdout);
+        runs.push_back(train_or_reuse(c, train_data, test_data, prefix, o->fresh));
       }
       rows.push_back(train::summarize_cell(cell, runs));
     }

@@ -1,6 +1,7 @@
 // sepnet: command-line entry point. Thin wiring only; the work lives in core/ and models/.
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -34,6 +35,24 @@ void print_progress_line(const std::string& prefix, int epoch, int epochs, long 
   else if (batch == batches)
     fmt::print(stderr, "{}\n", line);
   std::fflush(stderr);
+}
+
+train::RunResult train_or_reuse(const train::RunConfig& config, const data::ImageDataset& train_data,
+                                const data::ImageDataset& test_data, const std::string& prefix, bool fresh) {
+  std::optional<train::RunResult> run = fresh ? std::nullopt : train::load_finished_run(config, train_data.size());
+  if (run) {
+    fmt::print("{}already trained in {} (reused; --fresh retrains)\n", prefix, config.out_dir);
+  } else {
+    auto progress = [&](const train::Progress& p) {
+      print_progress_line(prefix, p.epoch, p.epochs, p.batch, p.batches, p.loss, p.images_per_second, p.eta_seconds);
+    };
+    run = train::run_training(config, train_data, test_data, progress);
+    fmt::print(stderr, "\n");
+  }
+  fmt::print("{}test accuracy {:.2f}% ({:.0f} img/s)\n", prefix, run->final_test_accuracy(),
+             run->epochs.back().train.images_per_second);
+  std::fflush(stdout);  // one line per run, visible as it happens even when piped
+  return *run;
 }
 
 }  // namespace sepnet::app

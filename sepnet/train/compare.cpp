@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <utility>
 
 #include <fmt/format.h>
+
+#include "sepnet/train/run_statistics.h"
 
 namespace sepnet::train {
 
@@ -32,18 +35,10 @@ CompareRow summarize(const std::string& recipe, const std::string& model, bool b
     row.seeds.push_back(r.config.seed);
     row.run_dirs.push_back(r.config.out_dir);
   }
-  const double n = static_cast<double>(row.final_accuracies.size());
-  if (n > 0) {
-    row.mean_accuracy = std::accumulate(row.final_accuracies.begin(), row.final_accuracies.end(), 0.0) / n;
-    double ss = 0;
-    for (double a : row.final_accuracies) ss += (a - row.mean_accuracy) * (a - row.mean_accuracy);
-    row.std_accuracy = n > 1 ? std::sqrt(ss / (n - 1)) : 0.0;
-  }
-  if (!speeds.empty()) {
-    std::sort(speeds.begin(), speeds.end());
-    const size_t m = speeds.size() / 2;
-    row.median_images_per_second = speeds.size() % 2 ? speeds[m] : 0.5 * (speeds[m - 1] + speeds[m]);
-  }
+  const MeanStd accuracy = mean_and_sample_std(row.final_accuracies);
+  row.mean_accuracy = accuracy.mean;
+  row.std_accuracy = accuracy.std;
+  row.median_images_per_second = median(std::move(speeds));
   return row;
 }
 
