@@ -166,4 +166,18 @@ void validate(const Graph& g) {
   if (!defined[g.output]) throw std::invalid_argument("graph output '" + g.values[g.output].name + "' is never produced");
 }
 
+int64_t broadcast_index(int64_t flat, const Shape& out, const Shape& in) {
+  int64_t index = 0, stride = 1;
+  for (int k = static_cast<int>(out.size()) - 1; k >= 0; --k) {
+    const int64_t coordinate = flat % out[k];
+    flat /= out[k];
+    const int in_k = k - static_cast<int>(out.size() - in.size());
+    if (in_k >= 0) {
+      if (in[in_k] != 1) index += coordinate * stride;
+      stride *= in[in_k];
+    }
+  }
+  return index;
+}
+
 }  // namespace sepnet::infer

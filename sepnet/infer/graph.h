@@ -99,4 +99,8 @@ void validate(const Graph& graph);
 // throws std::invalid_argument naming the node whose input shapes do not fit.
 std::vector<Shape> infer_shapes(const Graph& graph, int64_t batch);
 
+// The flat index into a tensor of shape `in`, broadcast (numpy rules, as Add) to `out`, of the
+// element at flat index `flat` of `out`.
+int64_t broadcast_index(int64_t flat, const Shape& out, const Shape& in);
+
 }  // namespace sepnet::infer

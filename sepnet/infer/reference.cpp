@@ -126,21 +126,6 @@ void matmul(const Node& n, const std::vector<Tensor>& v, Tensor& y) {
     }
 }
 
-// The flat index into `in` (broadcast to `out`'s shape) of the element at out-index `flat`.
-int64_t broadcast_index(int64_t flat, const Shape& out, const Shape& in) {
-  int64_t index = 0, stride = 1;
-  for (int k = static_cast<int>(out.size()) - 1; k >= 0; --k) {
-    const int64_t coordinate = flat % out[k];
-    flat /= out[k];
-    const int in_k = k - static_cast<int>(out.size() - in.size());
-    if (in_k >= 0) {
-      if (in[in_k] != 1) index += coordinate * stride;
-      stride *= in[in_k];
-    }
-  }
-  return index;
-}
-
 void add(const Node& n, const std::vector<Tensor>& v, Tensor& y) {
   const Tensor &A = v[n.inputs[0]], &B = v[n.inputs[1]];
   for (int64_t i = 0; i < y.numel(); ++i)

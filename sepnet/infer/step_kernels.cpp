@@ -133,20 +133,6 @@ void matmul(const Step& s, const float* const* in, float* y) {
   apply_rows(y, rows, n, nullptr, epilogue_of(s.node->attributes));
 }
 
-int64_t broadcast_index(int64_t flat, const Shape& out, const Shape& in) {
-  int64_t index = 0, stride = 1;
-  for (int k = static_cast<int>(out.size()) - 1; k >= 0; --k) {
-    const int64_t coordinate = flat % out[k];
-    flat /= out[k];
-    const int in_k = k - static_cast<int>(out.size() - in.size());
-    if (in_k >= 0) {
-      if (in[in_k] != 1) index += coordinate * stride;
-      stride *= in[in_k];
-    }
-  }
-  return index;
-}
-
 void add(const Step& s, const float* const* in, float* y) {
   const int64_t count = shape_numel(s.out_shape);
   if (s.in_shape == s.out_shape && s.b_shape == s.out_shape) {
